@@ -1,0 +1,43 @@
+# oncoae: latent representations of tumors from multi-omics profiles.
+# Run: snakemake --cores 2 (or: make demo). Configure: config/config.yaml, documented in config/schema.yaml.
+import sys
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# The package holds all logic; make it importable here and in every job, installed or not.
+sys.path.insert(0, workflow.basedir)
+
+
+configfile: "config/config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+
+
+wildcard_constraints:
+    modality=_alternatives(MODALITIES),
+    model=_alternatives(MODELS),
+    autoencoder=_alternatives(AUTOENCODERS),
+    baseline=_alternatives(BASELINES),
+    seed=r"\d+",
+    group="autoencoders|baselines",
+
+
+include: "rules/data.smk"
+include: "rules/normalize.smk"
+include: "rules/train.smk"
+include: "rules/baselines.smk"
+include: "rules/encode.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        get_final_output(),
+    default_target: True

@@ -1,0 +1,7 @@
+"""oncoae: latent representations of tumors from multi-omics profiles.
+
+Importing the package is cheap on purpose; each room (data, models, training, evaluation, report) imports its
+heavy dependencies itself, so a workflow step pays only for what it uses.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Data: simulation, readers, splits, normalization and per-modality AnnData."""

@@ -1,0 +1,100 @@
+"""Per-modality AnnData: the currency between workflow steps.
+
+A modality file holds the tumors that have that modality (obs, with clinical columns and the split), the features
+(var) and the values (X, float32). Absence of a modality is absence of the row, never a row of zeros, so a tumor
+with no mutation in the kept genes (a real row of zeros) stays distinguishable from a tumor never sequenced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+
+def table_to_anndata(table: pd.DataFrame, obs: pd.DataFrame | None = None) -> ad.AnnData:
+    """AnnData from a tumors x features table; ``obs`` columns are aligned on the tumor IDs."""
+    obs_frame = pd.DataFrame(index=table.index.astype(str))
+    if obs is not None:
+        obs_frame = obs_frame.join(obs, how="left")
+    obs_frame.index.name = None
+    var = pd.DataFrame(index=pd.Index(table.columns.astype(str), name=None))
+    return ad.AnnData(X=table.to_numpy(np.float32), obs=obs_frame, var=var)
+
+
+def anndata_to_table(adata: ad.AnnData) -> pd.DataFrame:
+    values = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
+    return pd.DataFrame(values, index=adata.obs_names, columns=adata.var_names)
+
+
+@dataclass
+class ModalityBatchSource:
+    """Dense float32 arrays for a fixed list of tumors, ready to become tensors.
+
+    ``values[name]`` is tumors x features with zeros where the tumor lacks the modality; ``presence`` (tumors x M,
+    modality order of ``values``) says which rows are real. The zeros are placeholders that the presence mask
+    keeps out of every loss and every fused latent.
+    """
+
+    samples: list[str]
+    values: dict[str, np.ndarray]
+    presence: np.ndarray
+
+    @property
+    def modality_names(self) -> list[str]:
+        return list(self.values)
+
+
+def assemble_modalities(adatas: Mapping[str, ad.AnnData], samples: Sequence[str]) -> ModalityBatchSource:
+    """Align several modalities on ``samples`` and build the presence mask."""
+    samples = list(samples)
+    values: dict[str, np.ndarray] = {}
+    presence = np.zeros((len(samples), len(adatas)), dtype=bool)
+    for index, (name, adata) in enumerate(adatas.items()):
+        position = pd.Index(adata.obs_names).get_indexer(samples)
+        present = position >= 0
+        matrix = np.zeros((len(samples), adata.n_vars), dtype=np.float32)
+        dense = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
+        matrix[present] = dense[position[present]]
+        values[name] = matrix
+        presence[:, index] = present
+    return ModalityBatchSource(samples=samples, values=values, presence=presence)
+
+
+def samples_in_split(adatas: Mapping[str, ad.AnnData], split: str) -> list[str]:
+    """Tumors of one split that have at least one of the modalities, in a stable order."""
+    seen: dict[str, None] = {}
+    for adata in adatas.values():
+        for sample in adata.obs_names[adata.obs["split"].to_numpy() == split]:
+            seen.setdefault(sample, None)
+    return sorted(seen)
+
+
+def latent_anndata(
+    samples: Sequence[str],
+    latent: np.ndarray,
+    obs: pd.DataFrame,
+    presence: np.ndarray,
+    modality_names: Sequence[str],
+    uns: dict | None = None,
+) -> ad.AnnData:
+    """AnnData of latents: ``obsm["X_latent"]`` (tumors x dims), clinical columns and ``has_<modality>`` in obs."""
+    obs_frame = obs.reindex(list(samples)).copy()
+    for index, name in enumerate(modality_names):
+        obs_frame[f"has_{name}"] = presence[:, index]
+    obs_frame.index = obs_frame.index.astype(str)
+    obs_frame.index.name = None
+    adata = ad.AnnData(X=np.zeros((len(samples), 0), dtype=np.float32), obs=obs_frame)
+    adata.obsm["X_latent"] = np.asarray(latent, dtype=np.float32)
+    adata.uns.update(uns or {})
+    return adata
+
+
+def read_clinical(path) -> pd.DataFrame:
+    """The workflow's clinical table (first column: sample ID) with string IDs as the index."""
+    table = pd.read_csv(path, sep="\t", index_col=0)
+    table.index = table.index.astype(str)
+    return table

@@ -1,0 +1,89 @@
+"""Train/val/test assignment: stratified, seeded, saved as a table.
+
+Test tumors are held out: nothing is fitted on them. Val tumors serve early stopping only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+class SplitError(ValueError):
+    pass
+
+
+def _stratify_or_none(labels: pd.Series | None, n_parts: int) -> pd.Series | None:
+    """Stratification labels, or None where a class is too small to appear in every part (logged)."""
+    if labels is None:
+        return None
+    counts = labels.value_counts()
+    if counts.min() < n_parts:
+        log.warning(
+            "stratifying by %s is impossible (class %r has %d tumors); splitting at random",
+            labels.name,
+            counts.idxmin(),
+            counts.min(),
+        )
+        return None
+    return labels
+
+
+def make_split(
+    samples: pd.Index,
+    fractions: dict[str, float],
+    seed: int,
+    stratify: pd.Series | None = None,
+    given: pd.Series | None = None,
+) -> pd.DataFrame:
+    """A table with columns ``sample`` and ``split``.
+
+    With ``given`` (a per-sample train/test column, e.g. a published split), test stays as given and val is
+    carved from the given train tumors.
+    """
+    samples = pd.Index(sorted(samples))
+    if stratify is not None:
+        stratify = stratify.reindex(samples)
+        if stratify.isna().any():
+            first = stratify[stratify.isna()].index[0]
+            raise SplitError(f"stratification column {stratify.name!r} is missing for sample {first!r}")
+    val_fraction = fractions.get("val", 0.0)
+    if given is not None:
+        given = given.reindex(samples).astype(str).str.lower()
+        bad = given[~given.isin(["train", "test", "val"])]
+        if len(bad):
+            raise SplitError(
+                f"split column {given.name!r} has value {bad.iloc[0]!r} for sample {bad.index[0]!r}; "
+                "expected train, val or test"
+            )
+        test = samples[given.to_numpy() == "test"]
+        train_pool = samples[given.to_numpy() != "test"]
+        pool_val = val_fraction / max(1e-9, 1.0 - fractions.get("test", 0.0))
+    else:
+        strat = _stratify_or_none(stratify, 3)
+        train_pool, test = train_test_split(samples, test_size=fractions["test"], random_state=seed, stratify=strat)
+        pool_val = val_fraction / (1.0 - fractions["test"])
+    if pool_val > 0:
+        strat = _stratify_or_none(stratify.reindex(train_pool) if stratify is not None else None, 2)
+        _train, val = train_test_split(train_pool, test_size=pool_val, random_state=seed, stratify=strat)
+    else:
+        val = pd.Index([])
+    table = pd.DataFrame({"sample": samples, "split": "train"})
+    table.loc[table["sample"].isin(val), "split"] = "val"
+    table.loc[table["sample"].isin(test), "split"] = "test"
+    counts = table["split"].value_counts()
+    for name in ("train", "test"):
+        if counts.get(name, 0) == 0:
+            raise SplitError(f"the {name} split is empty; check split.fractions or the split column")
+    log.info("split: %s", ", ".join(f"{k}={counts.get(k, 0)}" for k in SPLITS))
+    return table
+
+
+def split_lookup(table: pd.DataFrame) -> pd.Series:
+    return pd.Series(table["split"].to_numpy(), index=table["sample"].astype(str).to_numpy(), name="split")

@@ -1,0 +1,1 @@
+"""Clustering and metrics on held-out tumors (scikit-learn and lifelines)."""

@@ -1,0 +1,107 @@
+"""What a report needs to be reproducible: input checksums, software versions, the commit, run times."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+PACKAGES = (
+    "oncoae",
+    "snakemake",
+    "torch",
+    "lightning",
+    "anndata",
+    "scanpy",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "lifelines",
+    "umap-learn",
+)
+
+
+def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_checksums(paths: Sequence[str | Path]) -> pd.DataFrame:
+    rows = [{"file": str(p), "bytes": Path(p).stat().st_size, "sha256": sha256_of(p)} for p in paths]
+    return pd.DataFrame(rows, columns=["file", "bytes", "sha256"])
+
+
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def workflow_commit(directory: str | Path) -> str:
+    """The git commit of the workflow checkout (with '+changes' when dirty), or 'unknown'."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(directory), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+changes" if dirty else "")
+
+
+def rule_run_times(benchmark_dir: str | Path) -> pd.DataFrame:
+    """Wall seconds and peak RSS per rule, summed over its jobs, from Snakemake ``benchmark:`` files."""
+    rows = []
+    for path in sorted(Path(benchmark_dir).rglob("*.tsv")):
+        rule = path.relative_to(benchmark_dir).parts[0]
+        table = pd.read_csv(path, sep="\t")
+        rows.append({"rule": rule, "s": float(table["s"].iloc[0]), "max_rss_mb": float(table["max_rss"].iloc[0])})
+    if not rows:
+        return pd.DataFrame(columns=["rule", "jobs", "total_s", "max_rss_mb"])
+    frame = pd.DataFrame(rows)
+    return (
+        frame.groupby("rule")
+        .agg(jobs=("s", "size"), total_s=("s", "sum"), max_rss_mb=("max_rss_mb", "max"))
+        .reset_index()
+        .sort_values("total_s", ascending=False)
+        .round(1)
+    )
+
+
+def data_overview(modality_paths: Mapping[str, str | Path], split_path: str | Path) -> pd.DataFrame:
+    """Tumors per modality and split, plus feature counts before normalization."""
+    import anndata as ad
+
+    split = pd.read_csv(split_path, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
+    rows = {}
+    for name, path in modality_paths.items():
+        adata = ad.read_h5ad(path, backed="r")
+        present = split.reindex(adata.obs_names).value_counts()
+        rows[name] = {
+            "features (raw)": adata.n_vars,
+            **{f"tumors {s}": int(present.get(s, 0)) for s in ("train", "val", "test")},
+        }
+        adata.file.close()
+    overview = pd.DataFrame(rows).T
+    overview.loc["any modality"] = {
+        "features (raw)": "",
+        **{f"tumors {s}": int((split == s).sum()) for s in ("train", "val", "test")},
+    }
+    return overview

@@ -1,0 +1,1 @@
+"""Lightning training of the autoencoders (imports Lightning: only training jobs should import this room)."""

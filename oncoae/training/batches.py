@@ -1,0 +1,89 @@
+"""Batches sliced from in-memory float32 tensors.
+
+Omics cohorts fit in memory, so a batch is one fancy-index into each modality tensor: no per-tumor
+``__getitem__`` and no collate of single rows, which on a 2-core machine would cost more than the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from oncoae.data.modality import ModalityBatchSource
+
+
+class TumorTensors(Dataset):
+    """Modality tensors of a fixed tumor list; indexing with a tensor of row indices returns a whole batch."""
+
+    def __init__(self, source: ModalityBatchSource) -> None:
+        self.modality_names = source.modality_names
+        self.values = {
+            name: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for name, v in source.values.items()
+        }
+        self.presence = torch.from_numpy(source.presence)
+
+    def __len__(self) -> int:
+        return int(self.presence.shape[0])
+
+    def __getitem__(self, rows: torch.Tensor) -> dict:
+        return {
+            "inputs": {name: tensor[rows] for name, tensor in self.values.items()},
+            "presence": self.presence[rows],
+        }
+
+
+class EpochPermutationBatches(Sampler):
+    """Yields index tensors of whole batches from a permutation seeded by (seed, epoch).
+
+    Seeding per epoch (Lightning calls ``set_epoch``) makes a run resumed from a checkpoint see exactly the
+    batches an uninterrupted run would have seen. Under DDP each rank takes every ``world_size``-th batch.
+    """
+
+    def __init__(self, n_rows: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool = False) -> None:
+        self.n_rows = n_rows
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _rank_and_world(self) -> tuple[int, int]:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return 0, 1
+
+    def _all_batches(self) -> list[torch.Tensor]:
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            order = torch.randperm(self.n_rows, generator=generator)
+        else:
+            order = torch.arange(self.n_rows)
+        batches = list(torch.split(order, self.batch_size))
+        # A last batch of one tumor gives a noisy step (and breaks batch norm); fold it into the previous one.
+        if len(batches) > 1 and (self.drop_last or len(batches[-1]) < 2) and len(batches[-1]) < self.batch_size:
+            if self.drop_last:
+                batches = batches[:-1]
+            else:
+                batches[-2] = torch.cat([batches[-2], batches.pop()])
+        return batches
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        rank, world = self._rank_and_world()
+        yield from self._all_batches()[rank::world]
+
+    def __len__(self) -> int:
+        rank, world = self._rank_and_world()
+        return len(self._all_batches()[rank::world])
+
+
+def batch_loader(source: ModalityBatchSource, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+    """A DataLoader over whole-batch index tensors (automatic batching off, no worker processes)."""
+    dataset = TumorTensors(source)
+    sampler = EpochPermutationBatches(len(dataset), batch_size, shuffle=shuffle, seed=seed)
+    return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)

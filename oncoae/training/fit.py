@@ -1,0 +1,211 @@
+"""Fit one autoencoder with a Lightning ``Trainer``: early stopping on val, checkpoints, CSV curves, resumption.
+
+Checkpoints live in a work folder outside the rule's declared outputs: Snakemake deletes the outputs of a failed
+or killed job, and a preempted training job must be able to resume from its last epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import sys
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import lightning.pytorch as pl
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+
+from oncoae.data.modality import ModalityBatchSource
+from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
+from oncoae.training.batches import batch_loader
+from oncoae.training.task import AutoencoderTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingSettings:
+    """The ``training:`` config section."""
+
+    max_epochs: int = 200
+    min_epochs: int = 1
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 20
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+    gradient_clip_val: float | None = None
+    fused_optimizer: bool = True
+    modality_dropout: float = 0.0
+    deterministic: bool = True
+    modality_weights: dict[str, float] = field(default_factory=dict)
+    progress_bar: bool | None = None
+    checkpoint_every_n_epochs: int = 10
+
+    @classmethod
+    def from_config(cls, section: dict) -> TrainingSettings:
+        known = {key: value for key, value in section.items() if key in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class FitResult:
+    network: MultiModalAutoencoder
+    history: pd.DataFrame
+    best_epoch: int
+    epochs_run: int
+    resumed_from_epoch: int | None
+
+
+class KeepBestWeights(Callback):
+    """Keeps the weights of the epoch with the lowest val loss in memory, and in checkpoints for resumption.
+
+    Writing a best-model checkpoint file at every improvement costs more than the epoch itself on small
+    cohorts; a copy of the state dict costs next to nothing.
+    """
+
+    def __init__(self, monitor: str = "val_loss") -> None:
+        self.monitor = monitor
+        self.best_score = float("inf")
+        self.best_epoch = -1
+        self.best_state: dict[str, torch.Tensor] | None = None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        score = trainer.callback_metrics.get(self.monitor)
+        if score is not None and float(score) < self.best_score:
+            self.best_score = float(score)
+            self.best_epoch = int(trainer.current_epoch)
+            self.best_state = {k: v.detach().cpu().clone() for k, v in pl_module.state_dict().items()}
+
+    def state_dict(self) -> dict:
+        return {"best_score": self.best_score, "best_epoch": self.best_epoch, "best_state": self.best_state}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.best_score = state_dict["best_score"]
+        self.best_epoch = state_dict["best_epoch"]
+        self.best_state = state_dict["best_state"]
+
+
+def _fingerprint(
+    architecture: ArchitectureSpec,
+    settings: TrainingSettings,
+    seed: int,
+    train: ModalityBatchSource,
+    val: ModalityBatchSource,
+) -> str:
+    """Identifies one training problem, so a stale checkpoint from another config or data is never resumed."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([architecture.to_dict(), asdict(settings), seed], sort_keys=True, default=str).encode())
+    for source in (train, val):
+        digest.update("\n".join(source.samples).encode())
+        for values in source.values.values():
+            digest.update(np.ascontiguousarray(values).tobytes())
+        digest.update(source.presence.tobytes())
+    return digest.hexdigest()
+
+
+def _prepare_work_dir(work_dir: Path, fingerprint: str) -> Path | None:
+    """Return the checkpoint to resume from, after wiping the folder if it belongs to another problem."""
+    marker = work_dir / "fingerprint.txt"
+    last = work_dir / "checkpoints" / "last.ckpt"
+    if marker.exists() and marker.read_text().strip() == fingerprint and last.exists():
+        return last
+    if work_dir.exists():
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True)
+    marker.write_text(fingerprint + "\n")
+    return None
+
+
+def read_history(metrics_csv: Path) -> pd.DataFrame:
+    """One row per epoch with the epoch-level metrics Lightning's CSV logger wrote."""
+    raw = pd.read_csv(metrics_csv)
+    columns = [c for c in raw.columns if c.endswith("_loss") or "_loss_" in c]
+    history = raw.groupby("epoch")[columns].last().reset_index()
+    return history.sort_values("epoch").reset_index(drop=True)
+
+
+def fit_autoencoder(
+    train: ModalityBatchSource,
+    val: ModalityBatchSource,
+    architecture: ArchitectureSpec,
+    settings: TrainingSettings,
+    seed: int,
+    work_dir: str | Path,
+) -> FitResult:
+    """Train on ``train`` with early stopping on ``val``; return the network with the best val weights."""
+    work_dir = Path(work_dir)
+    resume_from = _prepare_work_dir(work_dir, _fingerprint(architecture, settings, seed, train, val))
+    pl.seed_everything(seed, workers=True, verbose=False)
+    task = AutoencoderTask(
+        architecture.to_dict(),
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        modality_weights=settings.modality_weights or None,
+        fused_optimizer=settings.fused_optimizer,
+        modality_dropout=settings.modality_dropout,
+    )
+    best_weights = KeepBestWeights()
+    # Only the resumption point goes to disk, every few epochs; the best weights travel inside it.
+    checkpoint = ModelCheckpoint(
+        dirpath=work_dir / "checkpoints",
+        save_top_k=0,
+        save_last=True,
+        every_n_epochs=settings.checkpoint_every_n_epochs,
+    )
+    early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience)
+    progress_bar = sys.stderr.isatty() if settings.progress_bar is None else settings.progress_bar
+    trainer = pl.Trainer(
+        max_epochs=settings.max_epochs,
+        min_epochs=settings.min_epochs,
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        strategy=settings.strategy,
+        precision=settings.precision,
+        gradient_clip_val=settings.gradient_clip_val,
+        deterministic=settings.deterministic,
+        callbacks=[best_weights, checkpoint, early_stopping],
+        logger=CSVLogger(work_dir, name="", version="log"),
+        enable_progress_bar=progress_bar,
+        enable_model_summary=False,
+        # Our sampler already shards batches by rank; Lightning must not wrap it in a DistributedSampler.
+        use_distributed_sampler=False,
+        log_every_n_steps=1,
+        default_root_dir=work_dir,
+    )
+    train_loader = batch_loader(train, settings.batch_size, shuffle=True, seed=seed)
+    val_loader = batch_loader(val, settings.batch_size, shuffle=False, seed=seed)
+    if resume_from is not None:
+        log.info("resuming from %s", resume_from)
+    with warnings.catch_warnings():
+        # Batches are sliced from in-memory tensors; worker processes would only add copies.
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        trainer.fit(task, train_loader, val_loader, ckpt_path=resume_from, weights_only=True)
+    resumed_epoch = None
+    if resume_from is not None:
+        resumed_epoch = int(torch.load(resume_from, map_location="cpu", weights_only=True)["epoch"])
+
+    if best_weights.best_state is not None:
+        task.load_state_dict(best_weights.best_state)
+    network = task.network.cpu().eval()
+    history = read_history(work_dir / "log" / "metrics.csv")
+    return FitResult(
+        network=network,
+        history=history,
+        best_epoch=best_weights.best_epoch,
+        epochs_run=int(trainer.current_epoch),
+        resumed_from_epoch=resumed_epoch,
+    )

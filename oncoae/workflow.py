@@ -1,0 +1,57 @@
+"""What the workflow builds, derived from the config. Standard library only: the Snakefile imports it.
+
+Model names are wildcards and path components:
+``ae_<modality>`` (one autoencoder per modality), ``ae_multimodal`` (joint latent over all modalities),
+``pca_<modality>``, ``pca_concat``, ``kpca_<modality>`` and ``kpca_concat`` (baselines on the same inputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MULTIMODAL = "multimodal"
+CONCAT = "concat"
+AUTOENCODER = "autoencoder"
+BASELINE_FAMILIES = ("pca", "kpca")
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    name: str
+    family: str  # "autoencoder", "pca" or "kpca"
+    modalities: tuple[str, ...]
+
+    @property
+    def is_autoencoder(self) -> bool:
+        return self.family == AUTOENCODER
+
+    @property
+    def is_multimodal(self) -> bool:
+        return len(self.modalities) > 1
+
+
+def plan_models(config: dict) -> dict[str, ModelPlan]:
+    """Every model the config asks for, by name, in a stable order."""
+    modalities = tuple(config["modalities"])
+    section = config["models"]
+    plans: list[ModelPlan] = []
+    if section["autoencoders"]["per_modality"]:
+        plans += [ModelPlan(f"ae_{m}", AUTOENCODER, (m,)) for m in modalities]
+    if section["autoencoders"]["multimodal"] and len(modalities) > 1:
+        plans.append(ModelPlan(f"ae_{MULTIMODAL}", AUTOENCODER, modalities))
+    for family in section["baselines"]:
+        if section["baselines_per_modality"]:
+            plans += [ModelPlan(f"{family}_{m}", family, (m,)) for m in modalities]
+        if len(modalities) > 1:
+            plans.append(ModelPlan(f"{family}_{CONCAT}", family, modalities))
+    return {plan.name: plan for plan in plans}
+
+
+def export_package_path(directory: str) -> None:
+    """Put ``directory`` first on PYTHONPATH so every job (local, conda or cluster) imports this package."""
+    import os
+
+    current = os.environ.get("PYTHONPATH", "")
+    parts = [p for p in current.split(os.pathsep) if p]
+    if directory not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([directory, *parts])

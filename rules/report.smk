@@ -1,0 +1,99 @@
+# Figures (registered for `snakemake --report`) and the self-contained HTML report.
+
+
+# Figures come in two jobs, so those of the baselines are drawn while the autoencoders still train. UMAP's
+# first call in a process compiles numba code for about 10 s; per-model jobs would pay that each.
+rule plot_model_figures:
+    input:
+        latents=lambda wildcards: [latent_path(model, SEEDS[0]) for model in models_in_group(wildcards.group)],
+        clusters=lambda wildcards: expand(f"{OUT}/clusters/{{model}}.tsv", model=models_in_group(wildcards.group)),
+        histories=lambda wildcards: [p for ps in histories_of_group(wildcards.group).values() for p in ps],
+    output:
+        report(
+            directory(f"{OUT}/figures/{{group}}"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+            subcategory="{group}",
+        ),
+    params:
+        models=lambda wildcards: models_in_group(wildcards.group),
+        seeds=SEEDS,
+        histories=lambda wildcards: histories_of_group(wildcards.group),
+        labels=config["clinical"]["labels"],
+        survival=config["clinical"]["survival"],
+        umap_seed=config["report"]["umap_seed"],
+    log:
+        f"{LOGS}/plot_model_figures/{{group}}.log",
+    benchmark:
+        f"{BENCH}/plot_model_figures/{{group}}.tsv"
+    conda:
+        "../envs/oncoae.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/plot_model_figures.py"
+
+
+rule plot_comparison:
+    input:
+        summary=f"{OUT}/evaluation/summary.tsv",
+    output:
+        report(
+            directory(f"{OUT}/figures/comparison"),
+            patterns=["{name}.png"],
+            caption="../report/comparison.rst",
+            category="Evaluation",
+        ),
+    params:
+        labels=config["clinical"]["labels"],
+        survival=config["clinical"]["survival"],
+    log:
+        f"{LOGS}/plot_comparison.log",
+    benchmark:
+        f"{BENCH}/plot_comparison/plot_comparison.tsv"
+    conda:
+        "../envs/oncoae.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/plot_comparison.py"
+
+
+rule render_report:
+    input:
+        summary=f"{OUT}/evaluation/summary.tsv",
+        figures=expand(f"{OUT}/figures/{{group}}", group=["comparison", *[g for g, m in FIGURE_GROUPS.items() if m]]),
+        split=f"{OUT}/split.tsv",
+        modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
+    output:
+        f"{OUT}/report.html",
+    params:
+        dataset=DATASET,
+        modalities=MODALITIES,
+        labels=config["clinical"]["labels"],
+        survival=config["clinical"]["survival"],
+        config_text=config_as_text(),
+        workflow_dir=workflow.basedir,
+        input_files=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES) + [f"{OUT}/data/clinical.tsv"],
+        benchmark_dir=BENCH,
+        notes=[
+            "Kernel PCA is fitted on at most "
+            f"{config['models']['baseline']['max_train_samples']} training tumors (a random subsample beyond that)."
+        ],
+    log:
+        f"{LOGS}/render_report.log",
+    benchmark:
+        f"{BENCH}/render_report/render_report.tsv"
+    conda:
+        "../envs/oncoae.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/render_report.py"

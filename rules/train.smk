@@ -1,0 +1,28 @@
+# One Lightning training job per (autoencoder, seed).
+
+
+rule train_autoencoder:
+    input:
+        adatas=normalized_inputs,
+    output:
+        model=f"{OUT}/models/{{autoencoder}}/seed{{seed}}/model.pt",
+        history=f"{OUT}/models/{{autoencoder}}/seed{{seed}}/history.tsv",
+    params:
+        modalities=lambda wildcards: modalities_of(wildcards.autoencoder),
+        architecture=lambda wildcards: autoencoder_params(wildcards.autoencoder)["architecture"],
+        training=lambda wildcards: autoencoder_params(wildcards.autoencoder)["training"],
+        kinds=lambda wildcards: autoencoder_params(wildcards.autoencoder)["kinds"],
+        work_dir=lambda wildcards: f"{WORK}/train/{wildcards.autoencoder}/seed{wildcards.seed}",
+    log:
+        f"{LOGS}/train_autoencoder/{{autoencoder}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_autoencoder/{{autoencoder}}/seed{{seed}}.tsv"
+    conda:
+        "../envs/oncoae.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=lambda wildcards, attempt: config["resources"]["train_mem_mb"] * attempt,
+        runtime=lambda wildcards, attempt: config["resources"]["train_runtime"] * attempt,
+        gpu=1 if USES_GPU else 0,
+    script:
+        "../scripts/train_autoencoder.py"

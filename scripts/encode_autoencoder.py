@@ -1,0 +1,42 @@
+"""Trained autoencoder (each seed) + fitted normalizers + raw modalities -> latents of every tumor."""
+
+from oncoae.steplog import step_logging
+
+with step_logging(snakemake.log[0]) as log:
+    import anndata as ad
+    import pandas as pd
+    import torch
+
+    from oncoae.atomic import write_h5ad
+    from oncoae.data.modality import anndata_to_table, latent_anndata, read_clinical
+    from oncoae.encoding import HeldOutEncoder
+
+    torch.set_num_threads(snakemake.threads)
+    params = snakemake.params
+    split = pd.read_csv(snakemake.input.split, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
+    clinical = read_clinical(snakemake.input.clinical).join(split)
+    raw = {}
+    for name, path in zip(params.modalities, snakemake.input.raw, strict=True):
+        table = anndata_to_table(ad.read_h5ad(path))
+        raw[name] = table.loc[table.index.isin(split.index)]
+    normalizers = dict(zip(params.modalities, snakemake.input.normalizers, strict=True))
+    for seed, model_path, out_path in zip(params.seeds, snakemake.input.models, snakemake.output, strict=True):
+        encoder = HeldOutEncoder.from_files(model_path, normalizers)
+        samples, latent, presence, errors = encoder.encode(raw)
+        obs = clinical.join(errors.add_prefix("reconstruction_error_"))
+        adata = latent_anndata(
+            samples,
+            latent,
+            obs,
+            presence,
+            encoder.modality_names,
+            uns={"model": snakemake.wildcards.autoencoder, "seed": int(seed)},
+        )
+        log.info(
+            "seed %s: encoded %d tumors (%d held-out) into %d dimensions",
+            seed,
+            len(samples),
+            int((adata.obs["split"] == "test").sum()),
+            latent.shape[1],
+        )
+        write_h5ad(adata, out_path)

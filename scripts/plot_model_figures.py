@@ -1,0 +1,37 @@
+"""Latents, clusters and training histories of a group of models -> UMAP, Kaplan-Meier and training-curve PNGs."""
+
+from oncoae.steplog import step_logging
+
+with step_logging(snakemake.log[0]) as log:
+    from pathlib import Path
+
+    import anndata as ad
+    import pandas as pd
+
+    from oncoae.report.figures import kaplan_meier_figure, training_curves_figure, umap_figure
+
+    params = snakemake.params
+    out = Path(snakemake.output[0])
+    out.mkdir(parents=True, exist_ok=True)
+    survival = params.survival
+    for model, latent_path, clusters_path in zip(
+        params.models, snakemake.input.latents, snakemake.input.clusters, strict=True
+    ):
+        adata = ad.read_h5ad(latent_path)
+        assignments = pd.read_csv(clusters_path, sep="\t", dtype={"sample": str})
+        first_seed = assignments["seed"].min()
+        clusters = assignments[assignments["seed"] == first_seed].set_index("sample")["cluster"]
+        umap_figure(adata, clusters, params.labels, model, out / f"umap_{model}.png", seed=params.umap_seed)
+        if survival:
+            kaplan_meier_figure(
+                adata.obs,
+                clusters,
+                survival["time"],
+                survival["event"],
+                f"{model}: held-out tumors by cluster",
+                out / f"km_{model}.png",
+            )
+        log.info("figures for %s", model)
+    for model, paths in params.histories.items():
+        histories = {seed: pd.read_csv(path, sep="\t") for seed, path in zip(params.seeds, paths, strict=True)}
+        training_curves_figure(histories, f"{model}: training curves", out / f"training_{model}.png")
