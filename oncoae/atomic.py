@@ -36,5 +36,13 @@ def write_table(frame, path: str | Path, index: bool = False) -> None:
 
 
 def write_h5ad(adata, path: str | Path) -> None:
+    """An AnnData as .h5ad, atomically.
+
+    String columns become categoricals first, as h5ad would store them anyway (and anndata would announce
+    each conversion on the console).
+    """
+    for column in adata.obs.columns:
+        if adata.obs[column].dtype == object:
+            adata.obs[column] = adata.obs[column].astype("category")
     with atomic_path(path) as temporary:
         adata.write_h5ad(temporary)

@@ -9,7 +9,7 @@ rule fit_baseline:
     params:
         modalities=lambda wildcards: modalities_of(wildcards.baseline),
         family=lambda wildcards: MODELS[wildcards.baseline].family,
-        settings=config["models"]["baseline"],
+        settings=canonical(config["models"]["baseline"]),
     log:
         f"{LOGS}/fit_baseline/{{baseline}}.log",
     benchmark:

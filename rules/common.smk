@@ -26,6 +26,16 @@ def _alternatives(names):
     return "|".join(sorted(names)) or "^$"
 
 
+def canonical(value):
+    """Config sections as params, with dict keys sorted: Snakemake compares params as text, and reordering keys
+    in a config file must not retrain anything."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
 def modalities_of(model):
     return list(MODELS[model].modalities)
 
@@ -42,28 +52,28 @@ def latent_path(model, seed):
     return f"{OUT}/latent/{model}/baseline.h5ad"
 
 
-def latents_of(wildcards):
-    return [latent_path(wildcards.model, seed) for seed in SEEDS]
-
-
 def autoencoder_params(model):
     """The config that shapes one autoencoder, and nothing else: a change elsewhere must not retrain it."""
-    return {
-        "architecture": config["architecture"],
-        "training": {k: v for k, v in config["training"].items() if k != "threads"},
-        "kinds": {m: config["modalities"][m]["kind"] for m in modalities_of(model)},
-    }
+    return canonical(
+        {
+            "architecture": config["architecture"],
+            "training": {k: v for k, v in config["training"].items() if k != "threads"},
+            "kinds": {m: config["modalities"][m]["kind"] for m in modalities_of(model)},
+        }
+    )
 
 
 def config_as_text():
     return yaml.safe_dump(config, sort_keys=False)
 
 
-FIGURE_GROUPS = {"autoencoders": AUTOENCODERS, "baselines": BASELINES}
+# Models are evaluated and drawn in groups, so the many cheap steps share their imports.
+MODEL_GROUPS = {"autoencoders": AUTOENCODERS, "baselines": BASELINES}
+GROUPS_IN_USE = [group for group, models in MODEL_GROUPS.items() if models]
 
 
 def models_in_group(group):
-    return FIGURE_GROUPS[group]
+    return MODEL_GROUPS[group]
 
 
 def histories_of_group(group):

@@ -6,10 +6,7 @@ rule simulate_cohort:
         modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
         clinical=f"{OUT}/data/clinical.tsv",
     params:
-        simulation=lambda wildcards: {
-            **config["simulation"],
-            "modalities": config["simulation"]["modalities"],
-        },
+        simulation=canonical(config["simulation"]),
         modalities=MODALITIES,
     log:
         f"{LOGS}/simulate_cohort.log",
@@ -32,7 +29,7 @@ rule split_samples:
     output:
         f"{OUT}/split.tsv",
     params:
-        split=config["split"],
+        split=canonical(config["split"]),
     log:
         f"{LOGS}/split_samples.log",
     benchmark:

@@ -10,7 +10,7 @@ rule normalize_modality:
         adata=f"{OUT}/normalized/{{modality}}.h5ad",
         normalizer=f"{OUT}/normalized/{{modality}}.normalizer.npz",
     params:
-        normalization=lambda wildcards: config["modalities"][wildcards.modality]["normalization"],
+        normalization=lambda wildcards: canonical(config["modalities"][wildcards.modality]["normalization"]),
     log:
         f"{LOGS}/normalize_modality/{{modality}}.log",
     benchmark:

@@ -6,7 +6,7 @@
 rule plot_model_figures:
     input:
         latents=lambda wildcards: [latent_path(model, SEEDS[0]) for model in models_in_group(wildcards.group)],
-        clusters=lambda wildcards: expand(f"{OUT}/clusters/{{model}}.tsv", model=models_in_group(wildcards.group)),
+        clusters=f"{OUT}/clusters/{{group}}.tsv",
         histories=lambda wildcards: [p for ps in histories_of_group(wildcards.group).values() for p in ps],
     output:
         report(
@@ -21,7 +21,7 @@ rule plot_model_figures:
         seeds=SEEDS,
         histories=lambda wildcards: histories_of_group(wildcards.group),
         labels=config["clinical"]["labels"],
-        survival=config["clinical"]["survival"],
+        survival=canonical(config["clinical"]["survival"]),
         umap_seed=config["report"]["umap_seed"],
     log:
         f"{LOGS}/plot_model_figures/{{group}}.log",
@@ -49,7 +49,7 @@ rule plot_comparison:
         ),
     params:
         labels=config["clinical"]["labels"],
-        survival=config["clinical"]["survival"],
+        survival=canonical(config["clinical"]["survival"]),
     log:
         f"{LOGS}/plot_comparison.log",
     benchmark:
@@ -67,7 +67,7 @@ rule plot_comparison:
 rule render_report:
     input:
         summary=f"{OUT}/evaluation/summary.tsv",
-        figures=expand(f"{OUT}/figures/{{group}}", group=["comparison", *[g for g, m in FIGURE_GROUPS.items() if m]]),
+        figures=expand(f"{OUT}/figures/{{group}}", group=["comparison", *GROUPS_IN_USE]),
         split=f"{OUT}/split.tsv",
         modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
     output:
@@ -76,7 +76,7 @@ rule render_report:
         dataset=DATASET,
         modalities=MODALITIES,
         labels=config["clinical"]["labels"],
-        survival=config["clinical"]["survival"],
+        survival=canonical(config["clinical"]["survival"]),
         config_text=config_as_text(),
         workflow_dir=workflow.basedir,
         input_files=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES) + [f"{OUT}/data/clinical.tsv"],

@@ -14,11 +14,10 @@ with step_logging(snakemake.log[0]) as log:
     out = Path(snakemake.output[0])
     out.mkdir(parents=True, exist_ok=True)
     survival = params.survival
-    for model, latent_path, clusters_path in zip(
-        params.models, snakemake.input.latents, snakemake.input.clusters, strict=True
-    ):
+    all_assignments = pd.read_csv(snakemake.input.clusters, sep="\t", dtype={"sample": str})
+    for model, latent_path in zip(params.models, snakemake.input.latents, strict=True):
         adata = ad.read_h5ad(latent_path)
-        assignments = pd.read_csv(clusters_path, sep="\t", dtype={"sample": str})
+        assignments = all_assignments[all_assignments["model"] == model]
         first_seed = assignments["seed"].min()
         clusters = assignments[assignments["seed"] == first_seed].set_index("sample")["cluster"]
         umap_figure(adata, clusters, params.labels, model, out / f"umap_{model}.png", seed=params.umap_seed)

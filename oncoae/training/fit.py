@@ -29,6 +29,11 @@ from oncoae.training.task import AutoencoderTask
 
 log = logging.getLogger(__name__)
 
+# The `lightning` package logger always adds its own console handler. Inside a workflow step (where the root
+# logger writes to the step's log file) route its messages there instead of onto the Snakemake console.
+if logging.getLogger().handlers:
+    logging.getLogger("lightning").handlers.clear()
+
 
 @dataclass
 class TrainingSettings:

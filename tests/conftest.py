@@ -1,0 +1,89 @@
+"""Shared fixtures: tiny simulated cohorts and real snakemake runs in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+# A small cohort and short training: the whole workflow runs in about a minute on 2 cores.
+TINY_CONFIG = {
+    "dataset": "tiny",
+    "source": "simulate",
+    "simulation": {
+        "n_tumors": 200,
+        "n_subtypes": 3,
+        "seed": 3,
+        "missing_fraction": 0.2,
+        "modalities": {
+            "expression": {"n_features": 120, "signal_fraction": 0.3, "effect": 1.5, "nuisance_strength": 0.06},
+            "methylation": {"n_features": 80, "signal_fraction": 0.3, "effect": 1.5, "nuisance_strength": 0.06},
+            "mutation": {"n_features": 60, "signal_fraction": 0.05, "effect": 2.0, "nuisance_strength": 0.0},
+        },
+    },
+    "modalities": {
+        "expression": {"kind": "continuous", "normalization": {"transform": "log1p", "top_variance": 100}},
+        "methylation": {"kind": "continuous", "normalization": {"transform": "mvalue"}},
+        "mutation": {"kind": "binary", "normalization": {"scale": "none", "min_frequency": 0.02}},
+    },
+    "clinical": {"labels": ["subtype"], "survival": {"time": "os_days", "event": "os_event"}},
+    "split": {"stratify": "subtype", "seed": 0},
+    "seeds": [0, 1],
+    "models": {"baselines": ["pca", "kpca"], "baselines_per_modality": False},
+    "architecture": {"hidden_sizes": [32], "latent_dim": 4},
+    "training": {
+        "max_epochs": 80,
+        "patience": 10,
+        "batch_size": 32,
+        "learning_rate": 0.003,
+        "checkpoint_every_n_epochs": 5,
+    },
+    "clustering": {"k": 3},
+}
+
+
+def write_config(folder: Path, config: dict) -> Path:
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run_snakemake(
+    folder: Path, config_path: Path, *extra: str, check: bool = True, timeout: int = 900
+) -> subprocess.CompletedProcess:
+    """The real snakemake CLI on the project's Snakefile, working in ``folder``."""
+    command = [
+        SNAKEMAKE,
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(folder),
+        "--configfile",
+        str(config_path),
+        "--cores",
+        "2",
+        *extra,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The whole workflow on the tiny config, run once per test session; returns its working folder."""
+    folder = tmp_path_factory.mktemp("tiny_run")
+    config_path = write_config(folder, TINY_CONFIG)
+    run_snakemake(folder, config_path)
+    return folder

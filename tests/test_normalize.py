@@ -1,0 +1,89 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from oncoae.data.normalize import ModalityNormalizer, NormalizationError, NormalizationSettings
+
+
+def _table(values, prefix="f"):
+    values = np.asarray(values, dtype=float)
+    return pd.DataFrame(
+        values, index=[f"s{i}" for i in range(len(values))], columns=[f"{prefix}{j}" for j in range(values.shape[1])]
+    )
+
+
+def test_state_comes_from_training_tumors_only():
+    rng = np.random.default_rng(0)
+    train = _table(rng.normal(5, 2, size=(50, 4)))
+    normalizer = ModalityNormalizer(NormalizationSettings(scale="zscore"), "x").fit(train)
+    np.testing.assert_allclose(normalizer.mean_, train.mean().to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose(normalizer.scale_, train.std(ddof=0).to_numpy(), rtol=1e-5)
+    # An extreme held-out tumor is transformed with training statistics and changes nothing fitted.
+    held_out = _table([[1e6, 5, 5, 5]])
+    transformed = normalizer.transform(held_out)
+    expected = (1e6 - train["f0"].mean()) / train["f0"].std(ddof=0)
+    assert transformed.iloc[0, 0] == pytest.approx(expected, rel=1e-4)
+    np.testing.assert_allclose(normalizer.mean_, train.mean().to_numpy(), rtol=1e-5)
+
+
+def test_train_rows_are_standardized():
+    train = _table(np.random.default_rng(1).lognormal(2, 1, size=(40, 6)))
+    normalizer = ModalityNormalizer(NormalizationSettings(transform="log1p"), "expr").fit(train)
+    out = normalizer.transform(train)
+    np.testing.assert_allclose(out.mean().to_numpy(), 0, atol=1e-5)
+    np.testing.assert_allclose(out.std(ddof=0).to_numpy(), 1, atol=1e-4)
+    assert out.dtypes.unique().tolist() == [np.float32]
+
+
+def test_top_variance_keeps_the_most_variable_training_features():
+    rng = np.random.default_rng(2)
+    scales = np.array([0.1, 5.0, 1.0, 3.0])
+    train = _table(rng.normal(0, 1, size=(200, 4)) * scales)
+    normalizer = ModalityNormalizer(NormalizationSettings(scale="none", top_variance=2), "x").fit(train)
+    assert sorted(normalizer.features_) == ["f1", "f3"]
+
+
+def test_min_frequency_and_constant_features_are_dropped():
+    train = _table([[1, 0, 1, 1], [0, 0, 1, 0], [1, 0, 1, 0], [0, 0, 1, 0]])
+    normalizer = ModalityNormalizer(NormalizationSettings(scale="none", min_frequency=0.5), "mut").fit(train)
+    # f1 never mutated and f2 always mutated are constant; f3 mutated in 1 of 4 < 0.5.
+    assert normalizer.features_.tolist() == ["f0"]
+
+
+def test_missing_values_are_imputed_with_the_training_mean():
+    train = _table([[1.0, 2.0], [3.0, np.nan], [5.0, 6.0], [7.0, 8.0], [9.0, 10.0]])
+    normalizer = ModalityNormalizer(NormalizationSettings(scale="none", max_missing_fraction=0.5), "x").fit(train)
+    out = normalizer.transform(_table([[np.nan, np.nan]]))
+    assert out.iloc[0].tolist() == pytest.approx([5.0, 6.5])
+
+
+def test_feature_mismatch_fills_missing_with_training_mean_and_drops_extra(caplog):
+    train = _table(np.arange(20, dtype=float).reshape(10, 2))
+    normalizer = ModalityNormalizer(NormalizationSettings(scale="center"), "x").fit(train)
+    new = pd.DataFrame({"f1": [100.0], "unknown": [1.0]}, index=["new"])
+    with caplog.at_level("INFO"):
+        out = normalizer.transform(new)
+    assert out.columns.tolist() == ["f0", "f1"]
+    assert out.loc["new", "f0"] == 0.0  # the training mean, centred
+    assert "absent from the input" in caplog.text and "dropped 1 input features" in caplog.text
+
+
+def test_roundtrip_through_npz_is_exact(tmp_path):
+    train = _table(np.random.default_rng(3).beta(2, 5, size=(30, 5)))
+    normalizer = ModalityNormalizer(NormalizationSettings(transform="mvalue", top_variance=3), "meth").fit(train)
+    normalizer.save(tmp_path / "n.npz")
+    loaded = ModalityNormalizer.load(tmp_path / "n.npz")
+    pd.testing.assert_frame_equal(loaded.transform(train), normalizer.transform(train))
+
+
+@pytest.mark.parametrize(
+    ("settings", "values", "message"),
+    [
+        (NormalizationSettings(transform="log1p"), [[1.0, -2.0], [3.0, 4.0]], "non-negative"),
+        (NormalizationSettings(transform="mvalue"), [[0.5, 1.5], [0.2, 0.1]], "beta values in [0, 1]"),
+    ],
+)
+def test_values_outside_the_transform_domain_are_refused(settings, values, message):
+    with pytest.raises(NormalizationError, match="modality 'bad'") as error:
+        ModalityNormalizer(settings, "bad").fit(_table(values))
+    assert message in str(error.value)

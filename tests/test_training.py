@@ -1,0 +1,59 @@
+"""Real Lightning training on tiny problems."""
+
+import numpy as np
+import pytest
+import torch
+
+from oncoae.data.modality import ModalityBatchSource
+from oncoae.models.networks import ArchitectureSpec
+from oncoae.training.fit import TrainingSettings, fit_autoencoder
+from oncoae.training.task import NonFiniteLossError
+
+
+def _low_rank_source(n: int, seed: int, scale: float = 1.0) -> ModalityBatchSource:
+    rng = np.random.default_rng(seed)
+    factors = rng.normal(size=(n, 3))
+    loadings = np.random.default_rng(99).normal(size=(3, 30))
+    rna = (factors @ loadings + 0.1 * rng.normal(size=(n, 30))) * scale
+    logits = factors @ np.random.default_rng(98).normal(size=(3, 10))
+    mutations = (rng.random((n, 10)) < 1 / (1 + np.exp(-logits))).astype(np.float32)
+    presence = np.ones((n, 2), dtype=bool)
+    presence[: n // 5, 1] = False  # a fifth lacks mutation data
+    mutations[~presence[:, 1]] = 0
+    return ModalityBatchSource([f"t{i}" for i in range(n)], {"rna": rna.astype(np.float32), "mut": mutations}, presence)
+
+
+SPEC = ArchitectureSpec(
+    {"rna": (30, "continuous"), "mut": (10, "binary")}, hidden_sizes=[16], latent_dim=3, dropout=0.0
+)
+
+
+def test_loss_decreases_on_a_learnable_problem(tmp_path):
+    settings = TrainingSettings(
+        max_epochs=40, patience=40, batch_size=32, learning_rate=3e-3, weight_decay=0.0, progress_bar=False
+    )
+    result = fit_autoencoder(_low_rank_source(256, 0), _low_rank_source(64, 1), SPEC, settings, 0, tmp_path / "w")
+    val = result.history["val_loss"].dropna().to_numpy()
+    assert val[-1] < 0.5 * val[0]
+    assert result.history["train_loss"].dropna().iloc[-1] < result.history["train_loss"].dropna().iloc[0]
+    assert result.best_epoch == int(result.history.loc[result.history["val_loss"].idxmin(), "epoch"])
+
+
+def test_same_seed_gives_identical_weights(tmp_path):
+    settings = TrainingSettings(max_epochs=5, batch_size=32, progress_bar=False, modality_dropout=0.3)
+    train, val = _low_rank_source(128, 0), _low_rank_source(32, 1)
+    first = fit_autoencoder(train, val, SPEC, settings, 7, tmp_path / "a").network.state_dict()
+    second = fit_autoencoder(train, val, SPEC, settings, 7, tmp_path / "b").network.state_dict()
+    other = fit_autoencoder(train, val, SPEC, settings, 8, tmp_path / "c").network.state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_non_finite_loss_names_the_modality_and_epoch(tmp_path):
+    settings = TrainingSettings(
+        max_epochs=50, batch_size=32, learning_rate=1e6, weight_decay=0.0, fused_optimizer=False, progress_bar=False
+    )
+    with pytest.raises(NonFiniteLossError, match=r"modality '(rna|mut)' at epoch \d+"):
+        fit_autoencoder(
+            _low_rank_source(128, 0, scale=1e18), _low_rank_source(32, 1, scale=1e18), SPEC, settings, 0, tmp_path / "w"
+        )

@@ -1,0 +1,126 @@
+"""The real snakemake workflow on a tiny config, end to end."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import anndata as ad
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from oncoae.data.normalize import ModalityNormalizer, apply_transform
+
+from .conftest import REPO, SNAKEMAKE, TINY_CONFIG, run_snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+
+def test_outputs_exist_and_summary_is_tidy(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    summary = pd.read_csv(out / "evaluation" / "summary.tsv", sep="\t")
+    assert summary.columns.tolist() == ["model", "seed", "metric", "label", "value"]
+    expected_models = {"ae_expression", "ae_methylation", "ae_mutation", "ae_multimodal", "pca_concat", "kpca_concat"}
+    assert set(summary["model"]) == expected_models
+    assert set(summary["seed"]) == {0, 1}
+    for metric in ("ari", "nmi", "silhouette", "logrank_p", "c_index"):
+        values = summary.loc[summary["metric"] == metric, "value"]
+        assert len(values) == 2 * len(expected_models) and values.notna().all(), metric
+    ari = summary[(summary["metric"] == "ari")]
+    assert ari["value"].between(-1, 1).all()
+    recon = summary[(summary["metric"] == "reconstruction_error") & (summary["model"] == "ae_multimodal")]
+    assert set(recon["label"]) == {"expression", "methylation", "mutation"}
+    assert (recon["value"] > 0).all()
+    # The subtype signal is strong in the tiny cohort (PCA reaches ~0.8): a working joint model finds much of it
+    # on held-out tumors after 80 epochs (measured ~0.7), a broken one stays near 0.
+    assert ari[ari["model"] == "ae_multimodal"]["value"].mean() > 0.4
+
+
+def test_held_out_tumors_are_encoded_and_nothing_was_fitted_on_them(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    split = pd.read_csv(out / "split.tsv", sep="\t").set_index("sample")["split"]
+    latent = ad.read_h5ad(out / "latent" / "ae_multimodal" / "seed0.h5ad")
+    test_samples = split.index[split == "test"]
+    assert set(test_samples) <= set(latent.obs_names)
+    assert np.isfinite(latent.obsm["X_latent"]).all()
+    assert latent.obsm["X_latent"].shape[1] == 4
+    # Tumors lacking a modality are encoded from the others and marked as lacking it.
+    assert (~latent.obs["has_methylation"].astype(bool)).sum() > 0
+    # The expression normalizer's means are exactly those of the training tumors.
+    raw = ad.read_h5ad(out / "data" / "expression.h5ad")
+    normalizer = ModalityNormalizer.load(out / "normalized" / "expression.normalizer.npz")
+    train_rows = raw[raw.obs_names.isin(split.index[split == "train"])]
+    table = pd.DataFrame(apply_transform("log1p", np.asarray(train_rows.X, dtype=np.float64)), columns=raw.var_names)
+    np.testing.assert_allclose(normalizer.mean_, table[normalizer.features_].mean().to_numpy(), rtol=1e-5)
+
+
+def test_report_is_self_contained_with_decodable_images(tiny_run):
+    html = (tiny_run / "results" / "tiny" / "report.html").read_text()
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    # UMAP and KM per model (6), training curves per autoencoder (4), comparisons (2).
+    assert len(images) == 6 * 2 + 4 + 2
+    for encoded in images:
+        pixels = mpimg.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
+        assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+        assert pixels[..., :3].std() > 0.05  # not a blank canvas
+    for section in ("Summary", "Latent UMAPs", "Survival", "Training curves", "Provenance"):
+        assert section in html
+    assert "ae_multimodal" in html and "sha256" in html
+
+
+def test_figures_are_sane(tiny_run):
+    figures = tiny_run / "results" / "tiny" / "figures"
+    umap = mpimg.imread(figures / "autoencoders" / "umap_ae_multimodal.png")
+    assert umap.shape[1] > 2 * umap.shape[0] * 0.8  # label and cluster panels side by side
+    history = pd.read_csv(
+        tiny_run / "results" / "tiny" / "models" / "ae_multimodal" / "seed0" / "history.tsv", sep="\t"
+    )
+    assert {"epoch", "train_loss", "val_loss"} <= set(history.columns)
+    assert history["val_loss"].notna().sum() >= 2
+
+
+def test_second_run_has_nothing_to_do(tiny_run):
+    result = run_snakemake(tiny_run, tiny_run / "config.yaml", "--dry-run")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_one_normalization_reruns_only_what_depends_on_it(tiny_run, tmp_path):
+    # The round trip through YAML also sorts every key: reordering a config must not rerun anything by itself.
+    config = yaml.safe_load(yaml.safe_dump(TINY_CONFIG, sort_keys=True))
+    config["modalities"]["methylation"]["normalization"]["top_variance"] = 50
+    changed = write_config(tmp_path, config)
+    result = run_snakemake(tiny_run, changed, "--dry-run", "--quiet", "rules")
+    rerun = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE)}
+    assert rerun["normalize_modality"] == 1
+    assert rerun["train_autoencoder"] == 2 * 2  # ae_methylation and ae_multimodal, two seeds each
+    assert rerun["encode_autoencoder"] == 2
+    assert rerun["fit_baseline"] == 2  # pca_concat and kpca_concat use methylation
+    assert "simulate_cohort" not in rerun and "split_samples" not in rerun
+    # The exact jobs: ae_expression and ae_mutation are untouched.
+    detail = run_snakemake(tiny_run, changed, "--dry-run")
+    trained = set(re.findall(r"models/(ae_\w+)/seed\d+/model\.pt", detail.stdout))
+    assert trained == {"ae_methylation", "ae_multimodal"}
+
+
+def test_lint_is_clean():
+    import subprocess
+
+    result = subprocess.run(
+        [SNAKEMAKE, "--lint", "--snakefile", str(REPO / "Snakefile")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+def test_snakemake_report_builds(tiny_run):
+    run_snakemake(tiny_run, tiny_run / "config.yaml", "--report", "snakemake_report.html")
+    text = (tiny_run / "snakemake_report.html").read_text(errors="replace")
+    assert "umap_ae_multimodal" in text
