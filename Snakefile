@@ -10,7 +10,11 @@ min_version("9.0")
 sys.path.insert(0, workflow.basedir)
 
 
-configfile: "config/config.yaml"
+# The demo config applies only when no --configfile is given: a user's config replaces it rather than being
+# merged into it (merging would mix the demo's modalities into theirs). Schema defaults fill the rest.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "report/workflow.rst"

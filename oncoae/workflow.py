@@ -39,11 +39,21 @@ def plan_models(config: dict) -> dict[str, ModelPlan]:
         plans += [ModelPlan(f"ae_{m}", AUTOENCODER, (m,)) for m in modalities]
     if section["autoencoders"]["multimodal"] and len(modalities) > 1:
         plans.append(ModelPlan(f"ae_{MULTIMODAL}", AUTOENCODER, modalities))
+    extra_sets = section.get("modality_sets", {})
+    for set_name, members in extra_sets.items():
+        unknown = [m for m in members if m not in modalities]
+        if unknown:
+            raise ValueError(
+                f"models.modality_sets.{set_name}: unknown modalities {unknown}; known: {list(modalities)}"
+            )
+    if section["autoencoders"]["multimodal"]:
+        plans += [ModelPlan(f"ae_{name}", AUTOENCODER, tuple(members)) for name, members in extra_sets.items()]
     for family in section["baselines"]:
         if section["baselines_per_modality"]:
             plans += [ModelPlan(f"{family}_{m}", family, (m,)) for m in modalities]
         if len(modalities) > 1:
             plans.append(ModelPlan(f"{family}_{CONCAT}", family, modalities))
+        plans += [ModelPlan(f"{family}_{name}", family, tuple(members)) for name, members in extra_sets.items()]
     return {plan.name: plan for plan in plans}
 
 

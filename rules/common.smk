@@ -82,5 +82,12 @@ def histories_of_group(group):
     return {model: [f"{OUT}/models/{model}/seed{seed}/history.tsv" for seed in SEEDS] for model in models}
 
 
+def input_files():
+    """The files the run started from, for the report's checksums."""
+    if config["source"] == "local":
+        return [config["clinical"]["path"]] + [config["modalities"][m]["path"] for m in MODALITIES]
+    return expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES) + [f"{OUT}/data/clinical.tsv"]
+
+
 def get_final_output():
     return [f"{OUT}/evaluation/summary.tsv", f"{OUT}/report.html"]

@@ -1,25 +1,76 @@
-# Tumors in: per-modality AnnData (raw values) + clinical table, then the train/val/test split.
+# Tumors in: per-modality AnnData (raw values) + clinical table, from the simulator or from local files,
+# then the train/val/test split.
 
 
-rule simulate_cohort:
-    output:
-        modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
-        clinical=f"{OUT}/data/clinical.tsv",
-    params:
-        simulation=canonical(config["simulation"]),
-        modalities=MODALITIES,
-    log:
-        f"{LOGS}/simulate_cohort.log",
-    benchmark:
-        f"{BENCH}/simulate_cohort/simulate_cohort.tsv"
-    conda:
-        "../envs/oncoae.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    script:
-        "../scripts/simulate_cohort.py"
+if config["source"] == "simulate":
+
+    rule simulate_cohort:
+        output:
+            modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
+            clinical=f"{OUT}/data/clinical.tsv",
+        params:
+            simulation=canonical(config["simulation"]),
+            modalities=MODALITIES,
+        log:
+            f"{LOGS}/simulate_cohort.log",
+        benchmark:
+            f"{BENCH}/simulate_cohort/simulate_cohort.tsv"
+        conda:
+            "../envs/oncoae.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        script:
+            "../scripts/simulate_cohort.py"
+
+else:
+
+    rule ingest_clinical:
+        input:
+            config["clinical"]["path"] or [],
+        output:
+            f"{OUT}/data/clinical.tsv",
+        params:
+            id_column=config["clinical"]["id_column"],
+            labels=config["clinical"]["labels"],
+            survival=canonical(config["clinical"]["survival"]),
+            split_column=config["split"]["column"],
+            stratify=config["split"]["stratify"],
+        log:
+            f"{LOGS}/ingest_clinical.log",
+        benchmark:
+            f"{BENCH}/ingest_clinical/ingest_clinical.tsv"
+        conda:
+            "../envs/oncoae.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        script:
+            "../scripts/ingest_clinical.py"
+
+    rule ingest_modality:
+        input:
+            table=lambda wildcards: config["modalities"][wildcards.modality]["path"],
+            clinical=f"{OUT}/data/clinical.tsv",
+        output:
+            f"{OUT}/data/{{modality}}.h5ad",
+        params:
+            orientation=lambda wildcards: config["modalities"][wildcards.modality]["orientation"],
+            keep_normals=config["harmonize"]["keep_normals"],
+        log:
+            f"{LOGS}/ingest_modality/{{modality}}.log",
+        benchmark:
+            f"{BENCH}/ingest_modality/{{modality}}.tsv"
+        conda:
+            "../envs/oncoae.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        script:
+            "../scripts/ingest_modality.py"
 
 
 rule split_samples:

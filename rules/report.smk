@@ -79,7 +79,7 @@ rule render_report:
         survival=canonical(config["clinical"]["survival"]),
         config_text=config_as_text(),
         workflow_dir=workflow.basedir,
-        input_files=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES) + [f"{OUT}/data/clinical.tsv"],
+        input_files=input_files(),
         benchmark_dir=BENCH,
         notes=[
             "Kernel PCA is fitted on at most "

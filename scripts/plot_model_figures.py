@@ -20,6 +20,13 @@ with step_logging(snakemake.log[0]) as log:
         assignments = all_assignments[all_assignments["model"] == model]
         first_seed = assignments["seed"].min()
         clusters = assignments[assignments["seed"] == first_seed].set_index("sample")["cluster"]
+        n_held_out = int((adata.obs["split"] == "test").sum())
+        if n_held_out < 5:
+            # e.g. a protein-only model when held-out tumors have no protein data: nothing to draw.
+            log.warning(
+                "%s: only %d held-out tumors have its modalities; no UMAP or Kaplan-Meier figure", model, n_held_out
+            )
+            continue
         umap_figure(adata, clusters, params.labels, model, out / f"umap_{model}.png", seed=params.umap_seed)
         if survival:
             kaplan_meier_figure(

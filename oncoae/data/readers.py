@@ -1,0 +1,264 @@
+"""Readers for the files labs actually have: TSV/CSV (optionally gzipped) in either orientation, tables written by
+R's ``write.csv`` (header one field shorter than the rows), ``.h5ad``, and clinical tables such as cBioPortal's
+(``#`` header lines, ``1:DECEASED`` status values).
+
+Every error names the file and the column, sample or line at fault.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+ORIENTATIONS = ("samples_x_features", "features_x_samples")
+DAYS_PER_MONTH = 365.25 / 12
+
+
+class InputError(ValueError):
+    """A user input that cannot be used as it is; the message names the file and the culprit."""
+
+
+def _open_text(path: Path):
+    return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")
+
+
+def _separator(path: Path) -> str:
+    name = path.name.removesuffix(".gz")
+    return "," if name.endswith(".csv") else "\t"
+
+
+def _header_lines(path: Path) -> tuple[int, list[str]]:
+    """Number of leading '#' lines, and the header and first data line after them (for R-style detection)."""
+    skipped, lines = 0, []
+    with _open_text(path) as handle:
+        for line in handle:
+            if not lines and line.startswith("#"):
+                skipped += 1
+                continue
+            lines.append(line.rstrip("\r\n"))
+            if len(lines) == 2:
+                break
+    return skipped, lines
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A delimited text table with its first column as the string index (R ``write.csv`` files included)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    sep = _separator(path)
+    try:
+        skipped, lines = _header_lines(path)
+        if not lines:
+            raise InputError(f"{path}: the file is empty")
+        header_fields = len(lines[0].split(sep))
+        row_fields = len(lines[1].split(sep)) if len(lines) > 1 else header_fields
+        # R's write.csv (row.names=TRUE) leaves the row-name column unnamed and out of the header.
+        index_col = None if row_fields == header_fields + 1 else 0
+        table = pd.read_csv(
+            path, sep=sep, skiprows=skipped, index_col=index_col, dtype=str, keep_default_na=False, compression="infer"
+        )
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
+        raise InputError(f"{path}: cannot be read ({type(error).__name__}: {error}); is it truncated?") from error
+    except pd.errors.ParserError as error:
+        raise InputError(f"{path}: malformed table ({error})") from error
+    # The index keeps the first column's header as its name (None for R's unnamed row names).
+    name = table.index.name
+    table.index = table.index.astype(str).str.strip()
+    table.index.name = name
+    table.columns = [str(c).strip() for c in table.columns]
+    return table
+
+
+_MISSING = {
+    "",
+    "na",
+    "nan",
+    "null",
+    "none",
+    "n/a",
+    "#n/a",
+    "[not available]",
+    "[not applicable]",
+    "[unknown]",
+    "[discrepancy]",
+    "[not evaluated]",
+    ".",
+}
+
+
+def to_numeric_matrix(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Strings -> float32; missing-value spellings become NaN; any other non-number is an error naming the cell."""
+    values = table.apply(lambda column: column.str.strip())
+    missing = values.apply(lambda column: column.str.lower().isin(_MISSING))
+    numbers = values.mask(missing).apply(pd.to_numeric, errors="coerce")
+    bad = numbers.isna() & ~missing
+    if bad.to_numpy().any():
+        row, column = np.argwhere(bad.to_numpy())[0]
+        raise InputError(
+            f"{path}: non-numeric value {values.iat[row, column]!r} in column {values.columns[column]!r}, "
+            f"row {values.index[row]!r}"
+        )
+    return numbers.astype(np.float32)
+
+
+def normalize_feature_ids(features: pd.Index) -> pd.Index:
+    """``SYMBOL|ENTREZ`` -> ``SYMBOL`` and versioned Ensembl IDs (``ENSG...15``) -> unversioned."""
+    names = features.astype(str)
+    names = names.str.replace(r"^(ENS[A-Z]*[GT]\d+)\.\d+$", r"\1", regex=True)
+    pipe = names.str.contains("|", regex=False)
+    if pipe.any():
+        symbols = names.str.split("|", n=1).str[0]
+        # '?|100130426'-style entries have no symbol; keep the Entrez ID then.
+        entrez = names.str.split("|", n=1).str[-1]
+        names = pd.Index(np.where(pipe & (symbols != "?"), symbols, np.where(pipe, entrez, names)))
+    return pd.Index(names)
+
+
+def read_modality_file(path: str | Path, orientation: str = "samples_x_features") -> pd.DataFrame:
+    """A modality as a float32 table (samples x features) with string sample IDs and feature names.
+
+    Duplicate sample IDs are an error naming the sample; duplicate feature names after ID normalization are
+    averaged (logged), as several probes or aliases of one gene are.
+    """
+    path = Path(path)
+    if orientation not in ORIENTATIONS:
+        raise InputError(f"{path}: unknown orientation {orientation!r}; expected one of {ORIENTATIONS}")
+    if path.name.endswith(".h5ad"):
+        import anndata as ad
+
+        try:
+            adata = ad.read_h5ad(path)
+        except Exception as error:  # anndata raises many kinds for a broken file
+            raise InputError(f"{path}: not a valid .h5ad file ({type(error).__name__}: {error})") from error
+        values = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
+        table = pd.DataFrame(
+            values.astype(np.float32), index=adata.obs_names.astype(str), columns=adata.var_names.astype(str)
+        )
+    else:
+        raw = read_table(path)
+        if orientation == "features_x_samples":
+            raw = raw.T
+        table = to_numeric_matrix(raw, path)
+    duplicated = table.index[table.index.duplicated()]
+    if len(duplicated):
+        raise InputError(f"{path}: sample {duplicated[0]!r} appears more than once")
+    table.columns = normalize_feature_ids(pd.Index(table.columns))
+    if table.columns.duplicated().any():
+        n_dup = int(table.columns.duplicated().sum())
+        log.info(
+            "%s: averaged %d duplicate feature names (e.g. %s)",
+            path,
+            n_dup,
+            table.columns[table.columns.duplicated()][0],
+        )
+        table = table.T.groupby(level=0, sort=False).mean().T.astype(np.float32)
+    if table.shape[0] == 0 or table.shape[1] == 0:
+        raise InputError(f"{path}: no samples or no features ({table.shape[0]} x {table.shape[1]})")
+    table.index.name = None
+    return table
+
+
+_EVENT_WORDS = {
+    "dead": 1,
+    "deceased": 1,
+    "died": 1,
+    "event": 1,
+    "true": 1,
+    "yes": 1,
+    "alive": 0,
+    "living": 0,
+    "censored": 0,
+    "false": 0,
+    "no": 0,
+}
+
+
+def parse_event(value: str) -> float:
+    """0/1, cBioPortal's '1:DECEASED' / '0:LIVING', or words such as Dead/Alive; NaN for missing; else raises."""
+    text = str(value).strip()
+    if text.lower() in _MISSING:
+        return np.nan
+    match = re.match(r"^([01])(\.0+)?(:.*)?$", text)
+    if match:
+        return float(match.group(1))
+    word = _EVENT_WORDS.get(text.lower())
+    if word is None:
+        raise ValueError(text)
+    return float(word)
+
+
+def read_clinical_file(
+    path: str | Path,
+    id_column: str | None,
+    labels: list[str],
+    survival: dict | None,
+    split_column: str | None = None,
+    stratify: str | None = None,
+) -> pd.DataFrame:
+    """The clinical table with the ID column as index, survival time in days and events as 0/1.
+
+    Every configured column must exist; survival times must be non-negative; events must parse.
+    """
+    path = Path(path)
+    table = read_table(path)
+    if id_column is not None and id_column != table.index.name:
+        if id_column not in table.columns:
+            raise InputError(f"{path}: ID column {id_column!r} not found; columns are {list(table.columns)[:20]}")
+        table = table.set_index(id_column)
+        table.index = table.index.astype(str).str.strip()
+    table.index.name = None
+    duplicated = table.index[table.index.duplicated()]
+    if len(duplicated):
+        raise InputError(f"{path}: sample {duplicated[0]!r} appears more than once in the clinical table")
+    wanted = [*labels, *([split_column] if split_column else []), *([stratify] if stratify else [])]
+    if survival:
+        wanted += [survival["time"], survival["event"]]
+    for column in wanted:
+        if column not in table.columns:
+            raise InputError(f"{path}: column {column!r} not found; columns are {list(table.columns)[:30]}")
+    table = table.replace({v: np.nan for v in ("", "NA", "NaN", "nan")})
+    if survival:
+        time_column, event_column = survival["time"], survival["event"]
+        times = pd.to_numeric(table[time_column], errors="coerce")
+        bad_time = times.isna() & table[time_column].notna()
+        if bad_time.any():
+            sample = bad_time.index[bad_time][0]
+            raise InputError(
+                f"{path}: column {time_column!r}, sample {sample!r}: survival time "
+                f"{table.at[sample, time_column]!r} is not a number"
+            )
+        if (times < 0).any():
+            sample = times.index[times < 0][0]
+            raise InputError(
+                f"{path}: column {time_column!r}, sample {sample!r}: negative survival time {times[sample]:g}"
+            )
+        if survival.get("unit", "days") == "months":
+            times = times * DAYS_PER_MONTH
+        events = {}
+        for sample, value in table[event_column].items():
+            try:
+                events[sample] = parse_event(value) if pd.notna(value) else np.nan
+            except ValueError:
+                raise InputError(
+                    f"{path}: column {event_column!r}, sample {sample!r}: cannot read event "
+                    f"{value!r} (expected 0/1, '1:DECEASED'-style or Dead/Alive)"
+                ) from None
+        table[time_column] = times
+        table[event_column] = pd.Series(events)
+    for label in labels:
+        known = table[label].dropna()
+        if known.nunique() < 2:
+            raise InputError(
+                f"{path}: label column {label!r} has fewer than 2 classes "
+                f"({sorted(known.unique())[:3]}); it cannot be compared with clusters"
+            )
+    return table
