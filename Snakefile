@@ -30,8 +30,12 @@ wildcard_constraints:
     baseline=_alternatives(BASELINES),
     seed=r"\d+",
     group="autoencoders|baselines",
+    host=r"[^/]+",
+    dataset_file=r"[^/]+",
+    study=r"[^/]+",
 
 
+include: "rules/download.smk"
 include: "rules/data.smk"
 include: "rules/normalize.smk"
 include: "rules/train.smk"

@@ -85,23 +85,40 @@ def rule_run_times(benchmark_dir: str | Path) -> pd.DataFrame:
     )
 
 
-def data_overview(modality_paths: Mapping[str, str | Path], split_path: str | Path) -> pd.DataFrame:
-    """Tumors per modality and split, plus feature counts before normalization."""
+def data_overview(
+    modality_paths: Mapping[str, str | Path],
+    split_path: str | Path,
+    normalized_paths: Mapping[str, str | Path] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Tables for the report's data section: tumors per modality and split, feature filtering, and overlaps."""
     import anndata as ad
 
     split = pd.read_csv(split_path, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
-    rows = {}
+    counts, presence = {}, {}
     for name, path in modality_paths.items():
         adata = ad.read_h5ad(path, backed="r")
-        present = split.reindex(adata.obs_names).value_counts()
-        rows[name] = {
-            "features (raw)": adata.n_vars,
-            **{f"tumors {s}": int(present.get(s, 0)) for s in ("train", "val", "test")},
-        }
+        in_split = pd.Index(adata.obs_names).intersection(split.index)
+        present = split.reindex(in_split).value_counts()
+        counts[name] = {f"tumors {s}": int(present.get(s, 0)) for s in ("train", "val", "test")}
+        presence[name] = split.index.isin(in_split)
         adata.file.close()
-    overview = pd.DataFrame(rows).T
-    overview.loc["any modality"] = {
-        "features (raw)": "",
-        **{f"tumors {s}": int((split == s).sum()) for s in ("train", "val", "test")},
-    }
-    return overview
+    tumors = pd.DataFrame(counts).T
+    tumors.loc["any modality"] = {f"tumors {s}": int((split == s).sum()) for s in ("train", "val", "test")}
+    tables = {"Tumors per modality and split": tumors}
+    if normalized_paths:
+        filtering = {}
+        for name, path in normalized_paths.items():
+            adata = ad.read_h5ad(path, backed="r")
+            filtering[name] = dict(adata.uns.get("filtering", {}))
+            adata.file.close()
+        tables["Features kept by normalization (fitted on training tumors)"] = pd.DataFrame(filtering).T
+    patterns = pd.DataFrame(presence, index=split.index)
+    combos = patterns.apply(lambda row: " + ".join(n for n, has in row.items() if has) or "none", axis=1)
+    overlap = (
+        pd.DataFrame({"tumors": combos.value_counts(), "of which held-out": combos[split == "test"].value_counts()})
+        .fillna(0)
+        .astype(int)
+    )
+    overlap.index.name = "modalities present"
+    tables["Modality overlap"] = overlap
+    return tables

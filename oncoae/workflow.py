@@ -35,7 +35,8 @@ def plan_models(config: dict) -> dict[str, ModelPlan]:
     modalities = tuple(config["modalities"])
     section = config["models"]
     plans: list[ModelPlan] = []
-    if section["autoencoders"]["per_modality"]:
+    single = len(modalities) == 1  # then the per-modality models are the only ones there can be
+    if section["autoencoders"]["per_modality"] or single:
         plans += [ModelPlan(f"ae_{m}", AUTOENCODER, (m,)) for m in modalities]
     if section["autoencoders"]["multimodal"] and len(modalities) > 1:
         plans.append(ModelPlan(f"ae_{MULTIMODAL}", AUTOENCODER, modalities))
@@ -49,7 +50,7 @@ def plan_models(config: dict) -> dict[str, ModelPlan]:
     if section["autoencoders"]["multimodal"]:
         plans += [ModelPlan(f"ae_{name}", AUTOENCODER, tuple(members)) for name, members in extra_sets.items()]
     for family in section["baselines"]:
-        if section["baselines_per_modality"]:
+        if section["baselines_per_modality"] or single:
             plans += [ModelPlan(f"{family}_{m}", family, (m,)) for m in modalities]
         if len(modalities) > 1:
             plans.append(ModelPlan(f"{family}_{CONCAT}", family, modalities))

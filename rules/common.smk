@@ -2,6 +2,7 @@
 import yaml
 from snakemake.utils import validate
 
+from oncoae.data.sources import cache_name, cbioportal_study_url, host_of, xena_dataset_urls
 from oncoae.workflow import export_package_path, plan_models
 
 validate(config, workflow.source_path("../config/schema.yaml"), set_default=True)
@@ -15,6 +16,7 @@ LOGS = f"{OUT}/logs"
 BENCH = f"{OUT}/benchmarks"
 WORK = f"{OUT}/.work"  # resumable checkpoints: outside declared outputs, which Snakemake removes on failure
 MODALITIES = list(config["modalities"])
+CACHE = config["download"]["cache_dir"]  # shared between data sets and runs
 MODELS = plan_models(config)
 AUTOENCODERS = [name for name, plan in MODELS.items() if plan.is_autoencoder]
 BASELINES = [name for name, plan in MODELS.items() if not plan.is_autoencoder]
@@ -82,10 +84,52 @@ def histories_of_group(group):
     return {model: [f"{OUT}/models/{model}/seed{seed}/history.tsv" for seed in SEEDS] for model in models}
 
 
+def xena_cache_path(dataset):
+    return f"{CACHE}/xena/{host_of(config['xena']['hub'])}/{cache_name(dataset)}"
+
+
+def cbioportal_study_dir():
+    return f"{CACHE}/cbioportal/{config['cbioportal']['study']}"
+
+
+def modality_source(wildcards):
+    """The file a modality is read from: the user's, or the download cache's."""
+    spec = config["modalities"][wildcards.modality]
+    if config["source"] == "xena":
+        return xena_cache_path(spec["xena_dataset"])
+    if config["source"] == "cbioportal":
+        return cbioportal_study_dir()
+    return spec["path"]
+
+
+def clinical_sources(wildcards):
+    if config["source"] == "xena":
+        sources = {"table": xena_cache_path(config["xena"]["clinical_dataset"])}
+        if config["xena"]["subtype_dataset"]:
+            sources["subtypes"] = xena_cache_path(config["xena"]["subtype_dataset"])
+        return sources
+    if config["source"] == "cbioportal":
+        return {"table": cbioportal_study_dir()}
+    return {"table": config["clinical"]["path"]}
+
+
+def xena_download_params(wildcards):
+    from urllib.parse import unquote
+
+    dataset = unquote(wildcards.dataset_file)
+    return {"urls": xena_dataset_urls(config["xena"]["hub"], dataset), "sha256": config["download"]["sha256"].get(dataset)}
+
+
 def input_files():
     """The files the run started from, for the report's checksums."""
     if config["source"] == "local":
         return [config["clinical"]["path"]] + [config["modalities"][m]["path"] for m in MODALITIES]
+    if config["source"] == "xena":
+        datasets = [config["xena"]["clinical_dataset"], config["xena"]["subtype_dataset"]]
+        datasets += [config["modalities"][m]["xena_dataset"] for m in MODALITIES]
+        return [xena_cache_path(d) for d in datasets if d]
+    if config["source"] == "cbioportal":
+        return [f"{CACHE}/cbioportal/{config['cbioportal']['study']}.tar.gz"]
     return expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES) + [f"{OUT}/data/clinical.tsv"]
 
 

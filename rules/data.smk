@@ -1,5 +1,5 @@
-# Tumors in: per-modality AnnData (raw values) + clinical table, from the simulator or from local files,
-# then the train/val/test split.
+# Tumors in: per-modality AnnData (raw values) + clinical table, from the simulator or from local files or
+# downloads, then the train/val/test split.
 
 
 if config["source"] == "simulate":
@@ -28,7 +28,7 @@ else:
 
     rule ingest_clinical:
         input:
-            config["clinical"]["path"] or [],
+            unpack(clinical_sources),
         output:
             f"{OUT}/data/clinical.tsv",
         params:
@@ -37,6 +37,8 @@ else:
             survival=canonical(config["clinical"]["survival"]),
             split_column=config["split"]["column"],
             stratify=config["split"]["stratify"],
+            source=config["source"],
+            cancer_types=config["xena"]["cancer_types"],
         log:
             f"{LOGS}/ingest_clinical.log",
         benchmark:
@@ -52,13 +54,17 @@ else:
 
     rule ingest_modality:
         input:
-            table=lambda wildcards: config["modalities"][wildcards.modality]["path"],
+            table=modality_source,
             clinical=f"{OUT}/data/clinical.tsv",
         output:
             f"{OUT}/data/{{modality}}.h5ad",
         params:
             orientation=lambda wildcards: config["modalities"][wildcards.modality]["orientation"],
             keep_normals=config["harmonize"]["keep_normals"],
+            file_format=lambda wildcards: config["modalities"][wildcards.modality]["format"],
+            file_in_study=lambda wildcards: (
+                config["modalities"][wildcards.modality]["cbioportal_file"] if config["source"] == "cbioportal" else None
+            ),
         log:
             f"{LOGS}/ingest_modality/{{modality}}.log",
         benchmark:

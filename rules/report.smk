@@ -70,6 +70,7 @@ rule render_report:
         figures=expand(f"{OUT}/figures/{{group}}", group=["comparison", *GROUPS_IN_USE]),
         split=f"{OUT}/split.tsv",
         modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
+        normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
     output:
         f"{OUT}/report.html",
     params:

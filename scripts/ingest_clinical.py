@@ -1,19 +1,47 @@
-"""A local clinical table -> the workflow's clinical table (IDs as index, survival in days, events 0/1)."""
+"""A clinical table (local file, Xena survival + subtype tables, or a cBioPortal patient table) -> the
+workflow's clinical table (IDs as index, survival in days, events 0/1)."""
 
 from oncoae.steplog import step_logging
 
 with step_logging(snakemake.log[0]) as log:
+    import tempfile
+    from pathlib import Path
+
     from oncoae.atomic import write_table
-    from oncoae.data.readers import read_clinical_file
+    from oncoae.data.readers import InputError, read_clinical_file
+    from oncoae.data.sources import xena_clinical
 
     params = snakemake.params
-    clinical = read_clinical_file(
-        snakemake.input[0],
-        params.id_column,
-        params.labels,
-        params.survival,
-        split_column=params.split_column,
-        stratify=params.stratify,
-    )
+    source = params.source
+    path = Path(snakemake.input.table)
+    if source == "xena":
+        # Xena: survival (TCGA-CDR) joined with a subtype table, restricted to the configured cancer types.
+        subtype = snakemake.input.get("subtypes")
+        merged = xena_clinical(path, subtype, params.cancer_types)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "clinical.tsv"
+            merged.to_csv(path, sep="\t")
+            clinical = read_clinical_file(
+                path,
+                params.id_column,
+                params.labels,
+                params.survival,
+                split_column=params.split_column,
+                stratify=params.stratify,
+            )
+    else:
+        if source == "cbioportal":
+            matches = sorted(path.rglob("data_clinical_patient.txt"))
+            if not matches:
+                raise InputError(f"{path}: the study has no data_clinical_patient.txt")
+            path = matches[0]
+        clinical = read_clinical_file(
+            path,
+            params.id_column,
+            params.labels,
+            params.survival,
+            split_column=params.split_column,
+            stratify=params.stratify,
+        )
     log.info("%d tumors in the clinical table", len(clinical))
     write_table(clinical, snakemake.output[0], index=True)

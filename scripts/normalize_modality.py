@@ -18,6 +18,8 @@ with step_logging(snakemake.log[0]):
     normalizer = ModalityNormalizer(NormalizationSettings(**snakemake.params.normalization), modality)
     normalizer.fit(train)
     obs = read_clinical(snakemake.input.clinical).join(split)
-    write_h5ad(table_to_anndata(normalizer.transform(raw), obs), snakemake.output.adata)
+    adata = table_to_anndata(normalizer.transform(raw), obs)
+    adata.uns["filtering"] = normalizer.filtering_summary(n_features_in=raw.shape[1])
+    write_h5ad(adata, snakemake.output.adata)
     with atomic_path(snakemake.output.normalizer) as path:
         normalizer.save(path)

@@ -33,7 +33,9 @@ with step_logging(snakemake.log[0]):
         summary=summary,
         sections={name: figs for name, figs in sections.items() if figs},
         data_overview=data_overview(
-            dict(zip(params.modalities, snakemake.input.modalities, strict=True)), snakemake.input.split
+            dict(zip(params.modalities, snakemake.input.modalities, strict=True)),
+            snakemake.input.split,
+            dict(zip(params.modalities, snakemake.input.normalized, strict=True)),
         ),
         config_text=params.config_text,
         versions={**package_versions(), "oncoae workflow commit": workflow_commit(params.workflow_dir)},

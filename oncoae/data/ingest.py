@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from oncoae.data.readers import InputError, read_modality_file
+from oncoae.data.sources import maf_to_gene_matrix
 from oncoae.data.tcga import barcode_level, harmonize_barcodes, looks_like_tcga
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,17 @@ def align_to_clinical(
 
 
 def ingest_modality(
-    path: str | Path, orientation: str, clinical_ids: pd.Index, keep_normals: bool = False
+    path: str | Path,
+    orientation: str,
+    clinical_ids: pd.Index,
+    keep_normals: bool = False,
+    file_format: str = "matrix",
+    sequenced_samples: list[str] | None = None,
 ) -> pd.DataFrame:
+    """Read one modality file (a matrix, or a MAF / Xena mutation long table) and align it to the clinical IDs."""
     path = Path(path)
-    return align_to_clinical(read_modality_file(path, orientation), clinical_ids, path, keep_normals)
+    if file_format == "maf":
+        table = maf_to_gene_matrix(path, sequenced_samples)
+    else:
+        table = read_modality_file(path, orientation)
+    return align_to_clinical(table, clinical_ids, path, keep_normals)

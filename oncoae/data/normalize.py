@@ -139,6 +139,17 @@ class ModalityNormalizer:
         )
         return self
 
+    def filtering_summary(self, n_features_in: int) -> dict[str, int]:
+        """How many features went in, were kept, and were dropped for which reason (for the report)."""
+        return {
+            "features in": int(n_features_in),
+            "kept": int(len(self.features_)),
+            "dropped: too often missing": self.n_dropped_missing_,
+            "dropped: constant": self.n_dropped_constant_,
+            "dropped: below min_frequency": self.n_dropped_rare_,
+            "dropped: outside top_variance": self.n_dropped_low_variance_,
+        }
+
     def transform(self, table: pd.DataFrame) -> pd.DataFrame:
         """Normalize ``table`` (tumors x features) onto the fitted features; float32.
 

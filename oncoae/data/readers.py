@@ -19,6 +19,7 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 ORIENTATIONS = ("samples_x_features", "features_x_samples")
+ANNOTATION_COLUMNS = ("Entrez_Gene_Id", "Cytoband", "Composite.Element.REF")
 DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -146,7 +147,8 @@ def read_modality_file(path: str | Path, orientation: str = "samples_x_features"
     else:
         raw = read_table(path)
         if orientation == "features_x_samples":
-            raw = raw.T
+            # cBioPortal matrices carry gene annotations next to the symbol column.
+            raw = raw.drop(columns=[c for c in ANNOTATION_COLUMNS if c in raw.columns]).T
         table = to_numeric_matrix(raw, path)
     duplicated = table.index[table.index.duplicated()]
     if len(duplicated):

@@ -20,19 +20,19 @@ class SplitError(ValueError):
 
 
 def _stratify_or_none(labels: pd.Series | None, n_parts: int) -> pd.Series | None:
-    """Stratification labels, or None where a class is too small to appear in every part (logged)."""
+    """Stratification labels where every class can appear in every part.
+
+    Classes too small for that (a handful of unlabelled tumors, a rare subtype) are pooled with the most common
+    class, which keeps the split stratified for everything else (logged).
+    """
     if labels is None:
         return None
     counts = labels.value_counts()
-    if counts.min() < n_parts:
-        log.warning(
-            "stratifying by %s is impossible (class %r has %d tumors); splitting at random",
-            labels.name,
-            counts.idxmin(),
-            counts.min(),
-        )
-        return None
-    return labels
+    small = counts[counts < n_parts].index
+    if len(small):
+        log.info("stratifying by %s: pooling small classes %s with %r", labels.name, list(small), counts.idxmax())
+        labels = labels.where(~labels.isin(small), counts.idxmax())
+    return labels if labels.nunique() > 1 else None
 
 
 def make_split(
@@ -51,8 +51,14 @@ def make_split(
     if stratify is not None:
         stratify = stratify.reindex(samples)
         if stratify.isna().any():
-            first = stratify[stratify.isna()].index[0]
-            raise SplitError(f"stratification column {stratify.name!r} is missing for sample {first!r}")
+            # Unlabelled tumors still count: they form their own stratum instead of blocking the split.
+            log.info(
+                "stratification column %s is missing for %d tumors (e.g. %s); they form their own stratum",
+                stratify.name,
+                int(stratify.isna().sum()),
+                stratify[stratify.isna()].index[0],
+            )
+            stratify = stratify.astype(object).where(stratify.notna(), "<missing>")
     val_fraction = fractions.get("val", 0.0)
     if given is not None:
         given = given.reindex(samples).astype(str).str.lower()

@@ -36,7 +36,7 @@ class ReportContent:
     dataset: str
     summary: pd.DataFrame
     sections: dict[str, list[Figure]] = field(default_factory=dict)
-    data_overview: pd.DataFrame | None = None
+    data_overview: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     config_text: str = ""
     versions: Mapping[str, str] = field(default_factory=dict)
     checksums: pd.DataFrame | None = None
@@ -148,8 +148,8 @@ def render_report(content: ReportContent, label: str | None, survival_label: str
         parts.append(f"<p class='note'>{html.escape(note)}</p>")
 
     parts.append("<h2 id='data'>Data</h2>")
-    if content.data_overview is not None:
-        parts.append(_table(content.data_overview))
+    for title, table in content.data_overview.items():
+        parts.append(f"<h3>{html.escape(title)}</h3>" + _table(table))
 
     for name, figures in content.sections.items():
         parts.append(f"<h2 id='{html.escape(name.lower().replace(' ', '-'))}'>{html.escape(name)}</h2>")

@@ -135,11 +135,22 @@ def _prepare_work_dir(work_dir: Path, fingerprint: str) -> Path | None:
 
 
 def read_history(metrics_csv: Path) -> pd.DataFrame:
-    """One row per epoch with the epoch-level metrics Lightning's CSV logger wrote."""
+    """One row per epoch with the epoch-level metrics Lightning's CSV logger wrote (empty if none yet)."""
+    if not metrics_csv.exists():
+        return pd.DataFrame(columns=["epoch"])
     raw = pd.read_csv(metrics_csv)
     columns = [c for c in raw.columns if c.endswith("_loss") or "_loss_" in c]
     history = raw.groupby("epoch")[columns].last().reset_index()
     return history.sort_values("epoch").reset_index(drop=True)
+
+
+def _merge_histories(earlier: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
+    """Epochs of an interrupted attempt followed by those of the resumed one (a re-run epoch replaces its twin)."""
+    frames = [frame for frame in (earlier, later) if len(frame)]
+    if not frames:
+        return later
+    merged = pd.concat(frames, ignore_index=True).drop_duplicates("epoch", keep="last")
+    return merged.sort_values("epoch").reset_index(drop=True)
 
 
 def fit_autoencoder(
@@ -192,8 +203,13 @@ def fit_autoencoder(
     )
     train_loader = batch_loader(train, settings.batch_size, shuffle=True, seed=seed)
     val_loader = batch_loader(val, settings.batch_size, shuffle=False, seed=seed)
+    metrics_csv = work_dir / "log" / "metrics.csv"
+    earlier_history = work_dir / "history_before_resume.tsv"
     if resume_from is not None:
         log.info("resuming from %s", resume_from)
+        # Lightning's CSV logger starts its file afresh on resume; keep the epochs already logged.
+        earlier = pd.read_csv(earlier_history, sep="\t") if earlier_history.exists() else read_history(metrics_csv)
+        _merge_histories(earlier, read_history(metrics_csv)).to_csv(earlier_history, sep="\t", index=False)
     with warnings.catch_warnings():
         # Batches are sliced from in-memory tensors; worker processes would only add copies.
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -206,7 +222,8 @@ def fit_autoencoder(
     if best_weights.best_state is not None:
         task.load_state_dict(best_weights.best_state)
     network = task.network.cpu().eval()
-    history = read_history(work_dir / "log" / "metrics.csv")
+    earlier = pd.read_csv(earlier_history, sep="\t") if earlier_history.exists() else pd.DataFrame(columns=["epoch"])
+    history = _merge_histories(earlier, read_history(metrics_csv))
     return FitResult(
         network=network,
         history=history,
