@@ -3,8 +3,11 @@ import yaml
 from snakemake.utils import validate
 
 from oncoae.data.sources import cache_name, cbioportal_study_url, host_of, xena_dataset_urls
+from oncoae.config_check import check_config_keys
 from oncoae.workflow import export_package_path, plan_models
 
+with open(workflow.source_path("../config/schema.yaml")) as schema_file:
+    check_config_keys(config, yaml.safe_load(schema_file))
 validate(config, workflow.source_path("../config/schema.yaml"), set_default=True)
 
 # Jobs (local or on a cluster) import the package from the workflow folder, installed or not.

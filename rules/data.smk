@@ -87,6 +87,7 @@ rule split_samples:
         f"{OUT}/split.tsv",
     params:
         split=canonical(config["split"]),
+        n_clusters=config["clustering"]["k"],
     log:
         f"{LOGS}/split_samples.log",
     benchmark:

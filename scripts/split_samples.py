@@ -8,7 +8,7 @@ with step_logging(snakemake.log[0]) as log:
 
     from oncoae.atomic import write_table
     from oncoae.data.modality import read_clinical
-    from oncoae.data.split import make_split
+    from oncoae.data.split import SplitError, make_split
 
     params = snakemake.params
     clinical = read_clinical(snakemake.input.clinical)
@@ -31,4 +31,7 @@ with step_logging(snakemake.log[0]) as log:
         stratify=clinical[split["stratify"]] if split.get("stratify") else None,
         given=clinical[split["column"]] if split.get("column") else None,
     )
+    n_test, k = int((table["split"] == "test").sum()), params.n_clusters
+    if isinstance(k, int) and n_test < k:
+        raise SplitError(f"only {n_test} held-out tumors for {k} clusters; lower clustering.k or hold out more")
     write_table(table, snakemake.output[0])

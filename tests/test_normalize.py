@@ -52,9 +52,17 @@ def test_min_frequency_and_constant_features_are_dropped():
 
 def test_missing_values_are_imputed_with_the_training_mean():
     train = _table([[1.0, 2.0], [3.0, np.nan], [5.0, 6.0], [7.0, 8.0], [9.0, 10.0]])
-    normalizer = ModalityNormalizer(NormalizationSettings(scale="none", max_missing_fraction=0.5), "x").fit(train)
+    settings = NormalizationSettings(scale="none", max_missing_fraction=0.5, max_missing_fraction_per_tumor=1.0)
+    normalizer = ModalityNormalizer(settings, "x").fit(train)
     out = normalizer.transform(_table([[np.nan, np.nan]]))
     assert out.iloc[0].tolist() == pytest.approx([5.0, 6.5])
+
+
+def test_a_tumor_missing_most_values_is_refused_by_name():
+    train = _table(np.arange(20, dtype=float).reshape(5, 4))
+    normalizer = ModalityNormalizer(NormalizationSettings(scale="none"), "rppa").fit(train)
+    with pytest.raises(NormalizationError, match=r"modality 'rppa': sample 's0' misses 75% of its values"):
+        normalizer.transform(_table([[1.0, np.nan, np.nan, np.nan]]))
 
 
 def test_feature_mismatch_fills_missing_with_training_mean_and_drops_extra(caplog):
@@ -87,3 +95,4 @@ def test_values_outside_the_transform_domain_are_refused(settings, values, messa
     with pytest.raises(NormalizationError, match="modality 'bad'") as error:
         ModalityNormalizer(settings, "bad").fit(_table(values))
     assert message in str(error.value)
+    assert "sample 's" in str(error.value) and "feature 'f" in str(error.value)

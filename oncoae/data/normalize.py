@@ -35,6 +35,7 @@ class NormalizationSettings:
     top_variance: int | None = None
     min_frequency: float | None = None
     max_missing_fraction: float = 0.2
+    max_missing_fraction_per_tumor: float = 0.5
 
     def __post_init__(self) -> None:
         if self.transform not in TRANSFORMS:
@@ -81,8 +82,26 @@ class ModalityNormalizer:
         self.settings = settings
         self.modality = modality
 
+    def _check_domain(self, table: pd.DataFrame) -> None:
+        """Name the first cell outside the transform's domain (negative counts, betas outside [0, 1])."""
+        values = table.to_numpy(np.float64)
+        if self.settings.transform in ("log1p", "log2p1"):
+            bad, need = values < 0, "non-negative values"
+        elif self.settings.transform in ("mvalue", "center_beta"):
+            bad, need = (values < 0) | (values > 1), "beta values in [0, 1]"
+        else:
+            return
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise NormalizationError(
+                f"modality {self.modality!r}: transform {self.settings.transform!r} needs {need}, found "
+                f"{values[row, column]:g} in feature {table.columns[column]!r}, sample {table.index[row]!r}; "
+                "use transform: none for data that is already log-scaled"
+            )
+
     def fit(self, train: pd.DataFrame) -> ModalityNormalizer:
         """Learn the state from ``train`` (training tumors x features)."""
+        self._check_domain(train)
         if train.shape[0] < 2:
             raise NormalizationError(f"modality {self.modality!r}: fewer than 2 training tumors to fit on")
         values = apply_transform(self.settings.transform, train.to_numpy(np.float64), self.modality)
@@ -169,6 +188,17 @@ class ModalityNormalizer:
         if len(extra):
             log.info("modality %s: dropped %d input features the model was not trained on", self.modality, len(extra))
         aligned = table.reindex(columns=self.features_)
+        self._check_domain(aligned)
+        present = aligned.notna().to_numpy()
+        if present.shape[1] and len(missing) < len(self.features_):
+            missing_share = 1.0 - present[:, [f not in missing for f in self.features_]].mean(axis=1)
+            worst = int(np.argmax(missing_share)) if len(missing_share) else 0
+            if len(missing_share) and missing_share[worst] > self.settings.max_missing_fraction_per_tumor:
+                raise NormalizationError(
+                    f"modality {self.modality!r}: sample {aligned.index[worst]!r} misses "
+                    f"{missing_share[worst]:.0%} of its values (more than max_missing_fraction_per_tumor = "
+                    f"{self.settings.max_missing_fraction_per_tumor}); drop the sample or the modality file's row"
+                )
         values = apply_transform(self.settings.transform, aligned.to_numpy(np.float64), self.modality)
         n_imputed = int(np.isnan(values).sum())
         if n_imputed:

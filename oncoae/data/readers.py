@@ -108,7 +108,16 @@ def to_numeric_matrix(table: pd.DataFrame, path: Path) -> pd.DataFrame:
             f"{path}: non-numeric value {values.iat[row, column]!r} in column {values.columns[column]!r}, "
             f"row {values.index[row]!r}"
         )
-    return numbers.astype(np.float32)
+    return check_finite(numbers.astype(np.float32), path)
+
+
+def check_finite(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """NaN is missing (imputed or filtered later); +-Inf is an error naming the cell."""
+    infinite = np.isinf(table.to_numpy())
+    if infinite.any():
+        row, column = np.argwhere(infinite)[0]
+        raise InputError(f"{path}: infinite value in column {table.columns[column]!r}, row {table.index[row]!r}")
+    return table
 
 
 def normalize_feature_ids(features: pd.Index) -> pd.Index:
@@ -144,6 +153,7 @@ def read_modality_file(path: str | Path, orientation: str = "samples_x_features"
         table = pd.DataFrame(
             values.astype(np.float32), index=adata.obs_names.astype(str), columns=adata.var_names.astype(str)
         )
+        check_finite(table, path)
     else:
         raw = read_table(path)
         if orientation == "features_x_samples":

@@ -175,10 +175,14 @@ def fit_autoencoder(
     )
     best_weights = KeepBestWeights()
     # Only the resumption point goes to disk, every few epochs; the best weights travel inside it.
+    # (monitor=None with save_top_k=1 keeps only the newest; save_last alone would write only at the end).
     checkpoint = ModelCheckpoint(
         dirpath=work_dir / "checkpoints",
-        save_top_k=0,
-        save_last=True,
+        filename="last",
+        monitor=None,
+        save_top_k=1,
+        save_last=False,
+        enable_version_counter=False,
         every_n_epochs=settings.checkpoint_every_n_epochs,
     )
     early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience)
