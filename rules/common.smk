@@ -57,12 +57,17 @@ def latent_path(model, seed):
     return f"{OUT}/latent/{model}/baseline.h5ad"
 
 
+# Training settings that change how a job runs but not the model it produces: changing them retrains nothing
+# (the training script reads them from the config).
+OPERATIONAL_TRAINING_KEYS = ("threads", "progress_bar", "checkpoint_every_n_epochs")
+
+
 def autoencoder_params(model):
     """The config that shapes one autoencoder, and nothing else: a change elsewhere must not retrain it."""
     return canonical(
         {
             "architecture": config["architecture"],
-            "training": {k: v for k, v in config["training"].items() if k != "threads"},
+            "training": {k: v for k, v in config["training"].items() if k not in OPERATIONAL_TRAINING_KEYS},
             "kinds": {m: config["modalities"][m]["kind"] for m in modalities_of(model)},
         }
     )

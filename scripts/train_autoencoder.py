@@ -32,7 +32,7 @@ with step_logging(snakemake.log[0]) as log:
         train,
         val,
         architecture,
-        TrainingSettings.from_config(params.training),
+        TrainingSettings.from_config({**snakemake.config["training"], **params.training}),
         int(snakemake.wildcards.seed),
         work_dir=params.work_dir,
     )

@@ -158,6 +158,11 @@ CASES = [
     Case("unsafe dataset name", _config(dataset="../escape"), r"dataset|\.\./escape"),
     Case("unsafe modality name", _config(modalities={"../m": {"path": "x"}}), r"\.\./m"),
     Case("label column absent", _config(clinical__labels=["pam50"]), r"clinical\.tsv: column 'pam50' not found"),
+    Case(
+        "survival column absent",
+        _config(clinical__survival={"time": "os_months", "event": "os_event"}),
+        r"clinical\.tsv: column 'os_months' not found",
+    ),
     # Samples
     Case("duplicate sample", _duplicate_sample, r"expr\.tsv: sample 'SIM-\d+' appears more than once"),
     Case("no overlap with clinical", _no_overlap, r"expr\.tsv: no sample overlaps the clinical table"),

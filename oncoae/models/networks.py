@@ -31,10 +31,10 @@ class ArchitectureSpec:
     """
 
     modalities: dict[str, tuple[int, str]]
-    hidden_sizes: list[int] = field(default_factory=lambda: [256])
+    hidden_sizes: list[int] = field(default_factory=lambda: [128])
     latent_dim: int = 16
     activation: str = "relu"
-    dropout: float = 0.1
+    dropout: float = 0.3
     batch_norm: bool = False
 
     def to_dict(self) -> dict:

@@ -37,21 +37,21 @@ if logging.getLogger().handlers:
 
 @dataclass
 class TrainingSettings:
-    """The ``training:`` config section."""
+    """The ``training:`` config section (defaults as in config/schema.yaml)."""
 
-    max_epochs: int = 200
+    max_epochs: int = 300
     min_epochs: int = 1
     batch_size: int = 128
     learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    patience: int = 20
+    weight_decay: float = 1e-3
+    patience: int = 10
     accelerator: str = "cpu"
     devices: int | str = 1
     strategy: str = "auto"
     precision: str = "32-true"
     gradient_clip_val: float | None = None
     fused_optimizer: bool = True
-    modality_dropout: float = 0.0
+    modality_dropout: float = 0.2
     deterministic: bool = True
     modality_weights: dict[str, float] = field(default_factory=dict)
     progress_bar: bool | None = None
