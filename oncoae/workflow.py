@@ -7,6 +7,7 @@ Model names are wildcards and path components:
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 
 MULTIMODAL = "multimodal"
@@ -66,3 +67,23 @@ def export_package_path(directory: str) -> None:
     parts = [p for p in current.split(os.pathsep) if p]
     if directory not in parts:
         os.environ["PYTHONPATH"] = os.pathsep.join([directory, *parts])
+
+
+# Download locations of the public sources (used by the Snakefile, so standard library only).
+def cache_name(text: str) -> str:
+    """A file-system-safe, reversible name for a URL component (dataset names contain '/' and '+')."""
+    return urllib.parse.quote(text, safe="")
+
+
+def host_of(url: str) -> str:
+    return urllib.parse.urlparse(url).netloc.replace(":", "_")
+
+
+def xena_dataset_urls(hub: str, dataset: str) -> list[str]:
+    """The download URL of a Xena dataset, then the same with '.gz' (some datasets exist only compressed)."""
+    base = f"{hub.rstrip('/')}/download/{cache_name(dataset)}"
+    return [base] if dataset.endswith(".gz") else [base, base + ".gz"]
+
+
+def cbioportal_study_url(base_url: str, study: str) -> str:
+    return f"{base_url.rstrip('/')}/{cache_name(study)}.tar.gz"

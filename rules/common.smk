@@ -2,9 +2,15 @@
 import yaml
 from snakemake.utils import validate
 
-from oncoae.data.sources import cache_name, cbioportal_study_url, host_of, xena_dataset_urls
 from oncoae.config_check import check_config_keys
-from oncoae.workflow import export_package_path, plan_models
+from oncoae.workflow import (
+    cache_name,
+    cbioportal_study_url,
+    export_package_path,
+    host_of,
+    plan_models,
+    xena_dataset_urls,
+)
 
 with open(workflow.source_path("../config/schema.yaml")) as schema_file:
     check_config_keys(config, yaml.safe_load(schema_file))

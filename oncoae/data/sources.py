@@ -7,7 +7,6 @@ local files. This module knows the sources' layouts: URLs, clinical tables, MAF 
 from __future__ import annotations
 
 import logging
-import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -37,25 +36,6 @@ SILENT_CLASSES = {
     "upstream_gene_variant",
     "intergenic_variant",
 }
-
-
-def cache_name(text: str) -> str:
-    """A file-system-safe, reversible name for a URL component (dataset names contain '/' and '+')."""
-    return urllib.parse.quote(text, safe="")
-
-
-def host_of(url: str) -> str:
-    return urllib.parse.urlparse(url).netloc.replace(":", "_")
-
-
-def xena_dataset_urls(hub: str, dataset: str) -> list[str]:
-    """The download URL of a Xena dataset, then the same with '.gz' (some datasets exist only compressed)."""
-    base = f"{hub.rstrip('/')}/download/{cache_name(dataset)}"
-    return [base] if dataset.endswith(".gz") else [base, base + ".gz"]
-
-
-def cbioportal_study_url(base_url: str, study: str) -> str:
-    return f"{base_url.rstrip('/')}/{cache_name(study)}.tar.gz"
 
 
 def xena_clinical(

@@ -34,7 +34,9 @@ def umap_figure(
     held_out = adata[adata.obs["split"] == "test"].copy()
     held_out.obs["cluster"] = pd.Categorical(clusters.reindex(held_out.obs_names).astype(str))
     n_neighbors = max(2, min(15, held_out.n_obs - 1))
-    sc.pp.neighbors(held_out, use_rep="X_latent", n_neighbors=n_neighbors, random_state=seed)
+    # Gaussian-kernel connectivities instead of UMAP's fuzzy simplicial sets: the layout is as informative for a
+    # figure, and it spares ~10 s of numba compilation in every figure job.
+    sc.pp.neighbors(held_out, use_rep="X_latent", n_neighbors=n_neighbors, random_state=seed, method="gauss")
     sc.tl.umap(held_out, random_state=seed)
     colors = [label for label in labels if label in held_out.obs] + ["cluster"]
     for label in colors:
