@@ -12,25 +12,14 @@ with step_logging(snakemake.log[0]) as log:
     from oncoae.data.sources import xena_clinical
 
     params = snakemake.params
-    source = params.source
     path = Path(snakemake.input.table)
-    if source == "xena":
-        # Xena: survival (TCGA-CDR) joined with a subtype table, restricted to the configured cancer types.
-        subtype = snakemake.input.get("subtypes")
-        merged = xena_clinical(path, subtype, params.cancer_types)
-        with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder:
+        if params.source == "xena":
+            # Xena: survival (TCGA-CDR) joined with a subtype table, restricted to the configured cancer types.
+            merged = xena_clinical(path, snakemake.input.get("subtypes"), params.cancer_types)
             path = Path(folder) / "clinical.tsv"
             merged.to_csv(path, sep="\t")
-            clinical = read_clinical_file(
-                path,
-                params.id_column,
-                params.labels,
-                params.survival,
-                split_column=params.split_column,
-                stratify=params.stratify,
-            )
-    else:
-        if source == "cbioportal":
+        elif params.source == "cbioportal":
             matches = sorted(path.rglob("data_clinical_patient.txt"))
             if not matches:
                 raise InputError(f"{path}: the study has no data_clinical_patient.txt")
