@@ -15,7 +15,11 @@ env: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_INDEX) -r requirements.lock
+	# The lock is a complete freeze: no resolution needed (--no-deps). Byte-compiling on both cores afterwards
+	# is about twice as fast as pip's serial compile; files that do not compile (test data) are skipped.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-compile $(TORCH_INDEX) \
+	  -r requirements.lock
+	-$(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
