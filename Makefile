@@ -19,7 +19,8 @@ $(STAMP): requirements.lock pyproject.toml
 	# is about twice as fast as pip's serial compile; files that do not compile (test data) are skipped.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-compile $(TORCH_INDEX) \
 	  -r requirements.lock
-	-$(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null
+	$(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+	  >/dev/null || true
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
