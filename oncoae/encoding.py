@@ -7,21 +7,36 @@ arrives after training is embedded exactly as the held-out tumors were.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from oncoae.data.modality import assemble_modalities, table_to_anndata
+from oncoae.data.modality import assemble_modalities, latent_anndata, table_to_anndata
 from oncoae.data.normalize import ModalityNormalizer
 from oncoae.models.checkpoint import load_model
-from oncoae.models.likelihoods import per_tumor_reconstruction_loss
 from oncoae.models.networks import MultiModalAutoencoder
 
 
 class EncodingError(ValueError):
     pass
+
+
+@dataclass
+class Encoding:
+    """Encoded tumors: ``latent`` is tumors x dims (the posterior mean for a VAE); ``presence`` tumors x
+    modalities (bool); ``reconstruction_error`` one column per modality, NaN where absent; ``risk`` the Cox
+    head's score (higher = shorter survival) when the model has one; ``latent_without[m]`` the latents with
+    modality m masked (multi-modal models), NaN for tumors that have nothing else."""
+
+    samples: list[str]
+    latent: np.ndarray
+    presence: np.ndarray
+    reconstruction_error: pd.DataFrame
+    risk: np.ndarray | None = None
+    latent_without: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class HeldOutEncoder:
@@ -44,11 +59,9 @@ class HeldOutEncoder:
     def modality_names(self) -> list[str]:
         return self.network.modality_names
 
-    def encode(self, raw_tables: Mapping[str, pd.DataFrame], batch_size: int = 4096):
+    def encode(self, raw_tables: Mapping[str, pd.DataFrame], batch_size: int = 4096) -> Encoding:
         """Latents for every tumor present in at least one of ``raw_tables`` (tumors x features, raw values).
 
-        Returns ``(samples, latent, presence, reconstruction_error)``: latent is tumors x dims; presence is
-        tumors x modalities (bool); reconstruction_error is a DataFrame, one column per modality, NaN where absent.
         Modalities the model knows but the input lacks count as absent for every tumor.
         """
         unknown = sorted(set(raw_tables) - set(self.modality_names))
@@ -65,19 +78,58 @@ class HeldOutEncoder:
         if not samples:
             raise EncodingError("no tumor to encode: every input table is empty")
         source = assemble_modalities(normalized, samples)
-        latents, errors = [], []
+        latents, errors, risks = [], [], []
         with torch.no_grad():
             for start in range(0, len(samples), batch_size):
                 rows = slice(start, start + batch_size)
                 inputs = {name: torch.from_numpy(values[rows]) for name, values in source.values.items()}
                 presence = torch.from_numpy(source.presence[rows])
-                latent, reconstructions = self.network(inputs, presence)
-                latents.append(latent.numpy())
+                output = self.network(inputs, presence)
+                latents.append(output.mean.numpy())
+                if output.risk is not None:
+                    risks.append(output.risk.numpy())
                 batch_errors = {}
-                for index, (name, (_n, kind)) in enumerate(self.network.spec.modalities.items()):
-                    loss = per_tumor_reconstruction_loss(kind, reconstructions[name], inputs[name]).numpy()
-                    batch_errors[name] = np.where(source.presence[rows, index], loss, np.nan)
+                for index, name in enumerate(self.modality_names):
+                    loss = self.network.likelihoods[name].per_tumor_loss(output.reconstructions[name], inputs[name])
+                    batch_errors[name] = np.where(source.presence[rows, index], loss.numpy(), np.nan)
                 errors.append(pd.DataFrame(batch_errors))
+            without = {}
+            if len(self.modality_names) > 1:
+                for index, name in enumerate(self.modality_names):
+                    without[name] = self._latent_without(source.values, source.presence, index, batch_size)
         error_table = pd.concat(errors, ignore_index=True)
         error_table.index = samples
-        return samples, np.concatenate(latents).astype(np.float32), source.presence, error_table
+        return Encoding(
+            samples=samples,
+            latent=np.concatenate(latents).astype(np.float32),
+            presence=source.presence,
+            reconstruction_error=error_table,
+            risk=np.concatenate(risks).astype(np.float32) if risks else None,
+            latent_without=without,
+        )
+
+    def _latent_without(self, values: Mapping[str, np.ndarray], presence: np.ndarray, index: int, batch_size: int):
+        """Latents with modality ``index`` masked through the presence mask (never zeros passed as data);
+        NaN rows for tumors left with no modality."""
+        masked = presence.copy()
+        masked[:, index] = False
+        latent = np.full((len(presence), self.network.spec.latent_dim), np.nan, dtype=np.float32)
+        for start in range(0, len(presence), batch_size):
+            rows = slice(start, start + batch_size)
+            inputs = {name: torch.from_numpy(v[rows]) for name, v in values.items()}
+            latent[rows] = self.network.encode(inputs, torch.from_numpy(masked[rows])).numpy()
+        latent[~masked.any(axis=1)] = np.nan
+        return latent
+
+    def encode_to_anndata(self, raw_tables: Mapping[str, pd.DataFrame], obs: pd.DataFrame, uns: dict | None = None):
+        """``encode`` as the workflow stores it: an AnnData with the latent in ``obsm["X_latent"]`` and, in obs,
+        ``obs``'s columns, ``has_<modality>``, ``reconstruction_error_<modality>`` and ``risk_score`` (Cox head);
+        multi-modal models add ``obsm["X_latent_without_<modality>"]`` for leave-one-modality-out evaluation."""
+        encoding = self.encode(raw_tables)
+        obs = obs.reindex(encoding.samples).join(encoding.reconstruction_error.add_prefix("reconstruction_error_"))
+        if encoding.risk is not None:
+            obs["risk_score"] = encoding.risk
+        adata = latent_anndata(encoding.samples, encoding.latent, obs, encoding.presence, self.modality_names, uns=uns)
+        for name, latent in encoding.latent_without.items():
+            adata.obsm[f"X_latent_without_{name}"] = latent
+        return adata

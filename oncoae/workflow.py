@@ -2,12 +2,15 @@
 
 Model names are wildcards and path components:
 ``ae_<modality>`` (one autoencoder per modality), ``ae_multimodal`` (joint latent over all modalities),
+``ae_<set>`` (modality sets), ``ae_<variant>`` (further autoencoders: VAE, denoising, heads, other fusions),
 ``pca_<modality>``, ``pca_concat``, ``kpca_<modality>`` and ``kpca_concat`` (baselines on the same inputs).
 """
 
 from __future__ import annotations
 
+import copy
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MULTIMODAL = "multimodal"
@@ -21,14 +24,11 @@ class ModelPlan:
     name: str
     family: str  # "autoencoder", "pca" or "kpca"
     modalities: tuple[str, ...]
+    variant: str | None = None  # the models.autoencoders.variants entry this autoencoder comes from
 
     @property
     def is_autoencoder(self) -> bool:
         return self.family == AUTOENCODER
-
-    @property
-    def is_multimodal(self) -> bool:
-        return len(self.modalities) > 1
 
 
 def plan_models(config: dict) -> dict[str, ModelPlan]:
@@ -50,6 +50,18 @@ def plan_models(config: dict) -> dict[str, ModelPlan]:
             )
     if section["autoencoders"]["multimodal"]:
         plans += [ModelPlan(f"ae_{name}", AUTOENCODER, tuple(members)) for name, members in extra_sets.items()]
+    for name, variant in section["autoencoders"].get("variants", {}).items():
+        members = variant.get("modalities") or modalities
+        unknown = [m for m in members if m not in modalities]
+        if unknown:
+            raise ValueError(
+                f"models.autoencoders.variants.{name}: unknown modalities {unknown}; known: {list(modalities)}"
+            )
+        if any(plan.name == f"ae_{name}" for plan in plans):
+            raise ValueError(
+                f"models.autoencoders.variants.{name}: the name ae_{name} is taken by another model; rename the variant"
+            )
+        plans.append(ModelPlan(f"ae_{name}", AUTOENCODER, tuple(members), variant=name))
     for family in section["baselines"]:
         if section["baselines_per_modality"] or single:
             plans += [ModelPlan(f"{family}_{m}", family, (m,)) for m in modalities]
@@ -57,6 +69,56 @@ def plan_models(config: dict) -> dict[str, ModelPlan]:
             plans.append(ModelPlan(f"{family}_{CONCAT}", family, modalities))
         plans += [ModelPlan(f"{family}_{name}", family, tuple(members)) for name, members in extra_sets.items()]
     return {plan.name: plan for plan in plans}
+
+
+VARIANT_SECTIONS = ("architecture", "heads", "training")
+
+
+def merge_sections(base: Mapping, overrides: Mapping) -> dict:
+    """``base`` with ``overrides`` laid over it, nested dicts merged key by key (inputs are not modified)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_sections(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def variant_config(config: Mapping, variant: str) -> dict:
+    """The whole config as one variant sees it: its architecture, heads and training keys laid over the top level."""
+    overrides = config["models"]["autoencoders"]["variants"][variant]
+    merged = copy.deepcopy(dict(config))
+    for section in VARIANT_SECTIONS:
+        merged[section] = merge_sections(config.get(section, {}), overrides.get(section, {}))
+    return merged
+
+
+def check_model_settings(model: str, config: Mapping) -> None:
+    """Combinations the schema cannot express, with the model named in the error."""
+    architecture, heads = config["architecture"], config["heads"]
+    if architecture["fusion"] == "poe" and architecture["variant"] != "vae":
+        raise ValueError(f"{model}: architecture.fusion poe (product of experts) needs architecture.variant vae")
+    if architecture["fusion"] == "concat" and not architecture["hidden_sizes"]:
+        raise ValueError(f"{model}: architecture.fusion concat needs at least one entry in architecture.hidden_sizes")
+    if heads["cox"]["weight"] > 0 and not config["clinical"]["survival"]:
+        raise ValueError(f"{model}: heads.cox needs clinical.survival (time and event columns)")
+    if heads["classification"]["weight"] > 0 and not heads["classification"]["label"]:
+        raise ValueError(f"{model}: heads.classification needs a label column (heads.classification.label)")
+
+
+def check_modality_settings(config: Mapping) -> None:
+    """Likelihoods that score the data themselves need the data untransformed."""
+    for name, spec in config["modalities"].items():
+        normalization = spec["normalization"]
+        if spec["kind"] in ("beta", "counts") and (normalization["transform"], normalization["scale"]) != (
+            "none",
+            "none",
+        ):
+            raise ValueError(
+                f"modalities.{name}: kind {spec['kind']} models the data as they are; set normalization transform "
+                "none and scale none (or use kind continuous with a transform such as mvalue or log1p)"
+            )
 
 
 def export_package_path(directory: str) -> None:

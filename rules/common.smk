@@ -3,18 +3,25 @@ import yaml
 from snakemake.utils import validate
 
 from oncoae.config_check import check_config_keys
+from oncoae.tuning.space import check_tuning
 from oncoae.workflow import (
     cache_name,
     cbioportal_study_url,
+    check_modality_settings,
+    check_model_settings,
     export_package_path,
     host_of,
     plan_models,
+    variant_config,
     xena_dataset_urls,
 )
 
-with open(workflow.source_path("../config/schema.yaml")) as schema_file:
-    check_config_keys(config, yaml.safe_load(schema_file))
-validate(config, workflow.source_path("../config/schema.yaml"), set_default=True)
+SCHEMA_PATH = workflow.source_path("../config/schema.yaml")
+with open(SCHEMA_PATH) as schema_file:
+    SCHEMA = yaml.safe_load(schema_file)
+check_config_keys(config, SCHEMA)
+validate(config, SCHEMA_PATH, set_default=True)
+check_modality_settings(config)
 
 # Jobs (local or on a cluster) import the package from the workflow folder, installed or not.
 export_package_path(workflow.basedir)
@@ -28,6 +35,26 @@ MODALITIES = list(config["modalities"])
 CACHE = config["download"]["cache_dir"]  # shared between data sets and runs
 MODELS = plan_models(config)
 AUTOENCODERS = [name for name, plan in MODELS.items() if plan.is_autoencoder]
+
+
+def _model_config(model):
+    """The config one autoencoder is built from: a variant's overrides laid over the top level, validated again
+    (so a wrong key or value inside a variant is reported like one at the top level, with the variant named)."""
+    variant = MODELS[model].variant
+    if variant is None:
+        merged = config
+    else:
+        merged = variant_config(config, variant)
+        try:
+            check_config_keys(merged, SCHEMA)
+            validate(merged, SCHEMA_PATH, set_default=True)
+        except Exception as error:
+            raise ValueError(f"models.autoencoders.variants.{variant}: {error}") from None
+    check_model_settings(model, merged)
+    return merged
+
+
+MODEL_CONFIG = {model: _model_config(model) for model in AUTOENCODERS}
 BASELINES = [name for name, plan in MODELS.items() if not plan.is_autoencoder]
 SEEDS = [int(seed) for seed in config["seeds"]]
 USES_GPU = config["training"]["accelerator"] == "gpu"
@@ -70,17 +97,93 @@ OPERATIONAL_TRAINING_KEYS = ("threads", "progress_bar", "checkpoint_every_n_epoc
 
 def autoencoder_params(model):
     """The config that shapes one autoencoder, and nothing else: a change elsewhere must not retrain it."""
+    model_config = MODEL_CONFIG[model]
+    heads = model_config["heads"]
     return canonical(
         {
-            "architecture": config["architecture"],
-            "training": {k: v for k, v in config["training"].items() if k not in OPERATIONAL_TRAINING_KEYS},
+            "architecture": model_config["architecture"],
+            "training": {k: v for k, v in model_config["training"].items() if k not in OPERATIONAL_TRAINING_KEYS},
+            "heads": {
+                "cox": heads["cox"]["weight"],
+                "classification": heads["classification"]["weight"],
+                "label": heads["classification"]["label"] if heads["classification"]["weight"] > 0 else None,
+                "survival": config["clinical"]["survival"] if heads["cox"]["weight"] > 0 else None,
+            },
             "kinds": {m: config["modalities"][m]["kind"] for m in modalities_of(model)},
+            "losses": {m: config["modalities"][m]["loss"] for m in modalities_of(model)},
         }
     )
 
 
 def config_as_text():
     return yaml.safe_dump(config, sort_keys=False)
+
+
+# Hyperparameter search (rules/tune.smk): off unless tuning.models names an autoencoder.
+TUNING = config["tuning"]["models"]
+check_tuning(config, SCHEMA, MODEL_CONFIG, {model: modalities_of(model) for model in AUTOENCODERS})
+TUNED = list(TUNING)
+
+
+def tuning_dir(model):
+    return f"{OUT}/tuning/{model}"
+
+
+def tuning_settings(model):
+    """A model's search settings as params: n_workers only sets how many jobs run, so it is left out."""
+    return canonical({key: value for key, value in TUNING[model].items() if key not in ("space", "n_workers")})
+
+
+def trials_per_worker(model):
+    """About how many models one worker trains (its jobs ask for that many training runtimes)."""
+    return -(-TUNING[model]["n_trials"] // TUNING[model]["n_workers"])
+
+
+def tuning_worker_outputs(wildcards):
+    n_workers = TUNING[wildcards.autoencoder]["n_workers"]
+    return expand(f"{tuning_dir(wildcards.autoencoder)}/worker{{worker}}.tsv", worker=range(n_workers))
+
+
+def tuned_hyperparameters(wildcards):
+    """The best trial's values, an extra input of a tuned model's training only (no other model retrains)."""
+    if wildcards.autoencoder in TUNING:
+        return {"best": f"{tuning_dir(wildcards.autoencoder)}/best.yaml"}
+    return {}
+
+
+def untuned_twins(model):
+    """Untuned autoencoders built exactly as ``model`` before tuning (e.g. a variant with no overrides): the
+    report compares the tuned model with them."""
+    return [
+        other
+        for other in AUTOENCODERS
+        if other != model
+        and other not in TUNING
+        and modalities_of(other) == modalities_of(model)
+        and autoencoder_params(other) == autoencoder_params(model)
+    ]
+
+
+TUNING_FILES = ("best.yaml", "trials.tsv", "importances.tsv", "history.png", "importance.png")
+
+
+def tuning_report_files():
+    """By tuned model: its search's files, its modalities, and the training histories of it and its untuned twins."""
+    return {
+        model: {
+            "search": {name: f"{tuning_dir(model)}/{name}" for name in TUNING_FILES},
+            "modalities": modalities_of(model),
+            "histories": {m: histories_of_group("autoencoders")[m] for m in [model, *untuned_twins(model)]},
+        }
+        for model in TUNED
+    }
+
+
+def tuning_report_inputs():
+    files = tuning_report_files()
+    return [path for model in files.values() for path in model["search"].values()] + [
+        path for model in files.values() for paths in model["histories"].values() for path in paths
+    ]
 
 
 # Models are evaluated and drawn in groups, so the many cheap steps share their imports.

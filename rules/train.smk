@@ -3,6 +3,7 @@
 
 rule train_autoencoder:
     input:
+        unpack(tuned_hyperparameters),  # best.yaml of a tuned model (rules/tune.smk); nothing for the others
         adatas=normalized_inputs,
     output:
         model=f"{OUT}/models/{{autoencoder}}/seed{{seed}}/model.pt",
@@ -11,7 +12,9 @@ rule train_autoencoder:
         modalities=lambda wildcards: modalities_of(wildcards.autoencoder),
         architecture=lambda wildcards: autoencoder_params(wildcards.autoencoder)["architecture"],
         training=lambda wildcards: autoencoder_params(wildcards.autoencoder)["training"],
+        heads=lambda wildcards: autoencoder_params(wildcards.autoencoder)["heads"],
         kinds=lambda wildcards: autoencoder_params(wildcards.autoencoder)["kinds"],
+        losses=lambda wildcards: autoencoder_params(wildcards.autoencoder)["losses"],
         work_dir=lambda wildcards: f"{WORK}/train/{wildcards.autoencoder}/seed{wildcards.seed}",
     log:
         f"{LOGS}/train_autoencoder/{{autoencoder}}/seed{{seed}}.log",

@@ -8,7 +8,7 @@ with step_logging(snakemake.log[0]) as log:
     import torch
 
     from oncoae.atomic import write_h5ad
-    from oncoae.data.modality import anndata_to_table, latent_anndata, read_clinical
+    from oncoae.data.modality import anndata_to_table, read_clinical
     from oncoae.encoding import HeldOutEncoder
 
     torch.set_num_threads(snakemake.threads)
@@ -22,21 +22,14 @@ with step_logging(snakemake.log[0]) as log:
     normalizers = dict(zip(params.modalities, snakemake.input.normalizers, strict=True))
     for seed, model_path, out_path in zip(params.seeds, snakemake.input.models, snakemake.output, strict=True):
         encoder = HeldOutEncoder.from_files(model_path, normalizers)
-        samples, latent, presence, errors = encoder.encode(raw)
-        obs = clinical.join(errors.add_prefix("reconstruction_error_"))
-        adata = latent_anndata(
-            samples,
-            latent,
-            obs,
-            presence,
-            encoder.modality_names,
-            uns={"model": snakemake.wildcards.autoencoder, "seed": int(seed)},
+        adata = encoder.encode_to_anndata(
+            raw, clinical, uns={"model": snakemake.wildcards.autoencoder, "seed": int(seed)}
         )
         log.info(
             "seed %s: encoded %d tumors (%d held-out) into %d dimensions",
             seed,
-            len(samples),
+            adata.n_obs,
             int((adata.obs["split"] == "test").sum()),
-            latent.shape[1],
+            adata.obsm["X_latent"].shape[1],
         )
         write_h5ad(adata, out_path)

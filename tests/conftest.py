@@ -23,8 +23,10 @@ TINY_CONFIG = {
         "seed": 3,
         "missing_fraction": 0.2,
         "modalities": {
+            # Methylation carries the strongest subtype signal: the leave-one-modality-out test expects it to be
+            # the largest contributor.
             "expression": {"n_features": 120, "signal_fraction": 0.3, "effect": 1.5, "nuisance_strength": 0.06},
-            "methylation": {"n_features": 80, "signal_fraction": 0.3, "effect": 1.5, "nuisance_strength": 0.06},
+            "methylation": {"n_features": 80, "signal_fraction": 0.3, "effect": 3.0, "nuisance_strength": 0.06},
             "mutation": {"n_features": 60, "signal_fraction": 0.05, "effect": 2.0, "nuisance_strength": 0.0},
         },
     },
@@ -36,7 +38,20 @@ TINY_CONFIG = {
     "clinical": {"labels": ["subtype"], "survival": {"time": "os_days", "event": "os_event"}},
     "split": {"stratify": "subtype", "seed": 0},
     "seeds": [0, 1],
-    "models": {"baselines": ["pca", "kpca"], "baselines_per_modality": False},
+    "models": {
+        "baselines": ["pca", "kpca"],
+        "baselines_per_modality": False,
+        # One variant exercises the VAE, product-of-experts fusion and the Cox head through the whole workflow.
+        "autoencoders": {
+            "variants": {
+                "vae_cox": {
+                    "architecture": {"variant": "vae", "fusion": "poe"},
+                    "heads": {"cox": {"weight": 0.2}},
+                    "training": {"early_stopping_monitor": "val_reconstruction_loss"},
+                }
+            }
+        },
+    },
     "architecture": {"hidden_sizes": [32], "latent_dim": 4},
     "training": {
         "max_epochs": 80,
@@ -46,6 +61,14 @@ TINY_CONFIG = {
         "checkpoint_every_n_epochs": 5,
     },
     "clustering": {"k": 3},
+    "evaluation": {
+        "permutations": 200,
+        "max_permutations": 2000,
+        "bootstrap": 200,
+        "enrichment_columns": ["subtype", "age"],
+        "leiden_resolutions": [0.5, 1.0],
+        "characterize_top": 5,
+    },
 }
 
 

@@ -159,6 +159,26 @@ CASES = [
     Case("unsafe modality name", _config(modalities={"../m": {"path": "x"}}), r"\.\./m"),
     Case("label column absent", _config(clinical__labels=["pam50"]), r"clinical\.tsv: column 'pam50' not found"),
     Case(
+        "misspelt key in a model variant",
+        _config(models__autoencoders={"variants": {"vae": {"architecture": {"variant": "vae", "beta": 2}}}}),
+        r"variants\.vae: .*unknown config key 'architecture\.beta'",
+    ),
+    Case(
+        "product of experts without a VAE",
+        _config(models__autoencoders={"variants": {"poe": {"architecture": {"fusion": "poe"}}}}),
+        r"ae_poe: architecture\.fusion poe .* needs architecture\.variant vae",
+    ),
+    Case(
+        "Cox head without survival columns",
+        _config(clinical__survival=None, heads={"cox": {"weight": 1.0}}),
+        r"heads\.cox needs clinical\.survival",
+    ),
+    Case(
+        "beta likelihood on scaled data",
+        _config(modalities__expr__kind="beta"),
+        r"modalities\.expr: kind beta .* transform none and scale none",
+    ),
+    Case(
         "survival column absent",
         _config(clinical__survival={"time": "os_months", "event": "os_event"}),
         r"clinical\.tsv: column 'os_months' not found",

@@ -8,7 +8,7 @@ with no mutation in the kept genes (a real row of zeros) stays distinguishable f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anndata as ad
 import numpy as np
@@ -36,12 +36,15 @@ class ModalityBatchSource:
 
     ``values[name]`` is tumors x features with zeros where the tumor lacks the modality; ``presence`` (tumors x M,
     modality order of ``values``) says which rows are real. The zeros are placeholders that the presence mask
-    keeps out of every loss and every fused latent.
+    keeps out of every loss and every fused latent. ``targets`` holds what supervised heads learn from, one value
+    per tumor: ``time`` and ``event`` (float32, NaN where unknown) and ``label`` (int64 class index, -1 where
+    unknown).
     """
 
     samples: list[str]
     values: dict[str, np.ndarray]
     presence: np.ndarray
+    targets: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def modality_names(self) -> list[str]:
@@ -98,3 +101,36 @@ def read_clinical(path) -> pd.DataFrame:
     table = pd.read_csv(path, sep="\t", index_col=0)
     table.index = table.index.astype(str)
     return table
+
+
+def clinical_of(adatas: Mapping[str, ad.AnnData], samples: Sequence[str]) -> pd.DataFrame:
+    """The clinical obs columns of ``samples``, taken from whichever modality file holds each tumor."""
+    frames = [adata.obs for adata in adatas.values()]
+    combined = pd.concat(frames)
+    combined = combined[~combined.index.duplicated(keep="first")]
+    return combined.reindex(list(samples))
+
+
+def head_targets(
+    clinical: pd.DataFrame,
+    survival_columns: tuple[str, str] | None = None,
+    label_column: str | None = None,
+    classes: Sequence[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """What the supervised heads learn from, aligned on ``clinical``'s rows (see ``ModalityBatchSource``).
+
+    Tumors with an unknown time, event or label keep NaN / -1 and are left out of that head's loss. A label
+    outside ``classes`` (a class never seen in training) also becomes -1.
+    """
+    targets: dict[str, np.ndarray] = {}
+    if survival_columns is not None:
+        time_column, event_column = survival_columns
+        targets["time"] = pd.to_numeric(clinical[time_column], errors="coerce").to_numpy(np.float32)
+        targets["event"] = pd.to_numeric(clinical[event_column], errors="coerce").to_numpy(np.float32)
+    if label_column is not None:
+        lookup = {str(name): index for index, name in enumerate(classes or [])}
+        labels = clinical[label_column]
+        targets["label"] = np.array(
+            [lookup.get(str(value), -1) if pd.notna(value) else -1 for value in labels], dtype=np.int64
+        )
+    return targets

@@ -9,7 +9,9 @@ number, sparse somatic mutations) and a clinical table holding the ground truth.
 * the mutation modality is weak on its own;
 * a fraction of tumors lacks a whole modality.
 
-Survival comes from subtype-dependent hazards with uniform censoring.
+Survival comes from subtype-dependent hazards times a subtype-independent risk program (think proliferation),
+which a few features of each continuous modality express; censoring is uniform. A latent that keeps only the
+subtypes therefore misses part of the survival signal, which is what a supervised Cox head can recover.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class SimulationSettings:
     n_nuisance_programs: int = 4
     median_survival_days: float = 1800.0
     censoring_max_days: float = 4000.0
+    risk_log_hazard: float = 0.8
+    risk_feature_fraction: float = 0.02
+    risk_effect: float = 0.5
     modalities: dict[str, ModalitySimulation] = field(
         default_factory=lambda: {
             "expression": ModalitySimulation(2000, 0.1, 0.55, 0.06),
@@ -153,11 +158,12 @@ def _mutation(rng, subtypes: np.ndarray, n_subtypes: int, spec: ModalitySimulati
     return (rng.random((n, p)) < probabilities).astype(np.float32)
 
 
-def _survival(rng, subtypes: np.ndarray, n_subtypes: int, settings: SimulationSettings):
+def _survival(rng, subtypes: np.ndarray, n_subtypes: int, risk: np.ndarray, settings: SimulationSettings):
     log_hazard_ratios = np.linspace(-0.6, 0.9, n_subtypes)
     rng.shuffle(log_hazard_ratios)
     base_rate = np.log(2) / settings.median_survival_days
-    event_times = rng.exponential(1.0 / (base_rate * np.exp(log_hazard_ratios[subtypes])))
+    log_hazard = log_hazard_ratios[subtypes] + settings.risk_log_hazard * risk
+    event_times = rng.exponential(1.0 / (base_rate * np.exp(log_hazard)))
     censoring_times = rng.uniform(200.0, settings.censoring_max_days, size=len(subtypes))
     observed = np.minimum(event_times, censoring_times)
     return np.ceil(observed).astype(int), (event_times <= censoring_times).astype(int)
@@ -170,6 +176,9 @@ def simulate_cohort(settings: SimulationSettings) -> SimulatedCohort:
     samples = np.array([f"SIM-{i:05d}" for i in range(n)])
     subtypes = rng.choice(k, size=n, p=_subtype_proportions(k))
     nuisance = rng.normal(0.0, 1.0, size=(n, settings.n_nuisance_programs))
+    # The risk program draws from its own stream, so it leaves every other simulated value as it was.
+    risk_rng = np.random.default_rng([settings.seed, 1])
+    risk = risk_rng.normal(0.0, 1.0, size=n)
 
     tables: dict[str, pd.DataFrame] = {}
     n_continuous = 0
@@ -183,6 +192,9 @@ def simulate_cohort(settings: SimulationSettings) -> SimulatedCohort:
             blind_pair = (n_continuous % k, (n_continuous + 1) % k)
             n_continuous += 1
             latent = _latent_matrix(rng, subtypes, k, nuisance, spec, blind_pair)
+            n_risk = max(1, round(settings.risk_feature_fraction * spec.n_features))
+            risk_features = risk_rng.choice(spec.n_features, size=n_risk, replace=False)
+            latent[:, risk_features] += settings.risk_effect * risk[:, None]
             values = {"expression": _expression, "methylation": _methylation, "copy_number": _copy_number}[kind](
                 rng, latent
             )
@@ -200,10 +212,11 @@ def simulate_cohort(settings: SimulationSettings) -> SimulatedCohort:
             drop = samples[affected[lost == modality_index]]
             tables[name] = tables[name].drop(index=drop)
 
-    days, events = _survival(rng, subtypes, k, settings)
+    days, events = _survival(rng, subtypes, k, risk, settings)
     clinical = pd.DataFrame(
         {
             "subtype": [f"S{s + 1}" for s in subtypes],
+            "risk_program": risk.round(4),
             "os_days": days,
             "os_event": events,
             "age": np.clip(rng.normal(58, 12, size=n), 25, 90).round().astype(int),

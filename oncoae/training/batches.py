@@ -24,15 +24,19 @@ class TumorTensors(Dataset):
             name: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for name, v in source.values.items()
         }
         self.presence = torch.from_numpy(source.presence)
+        self.targets = {name: torch.from_numpy(np.ascontiguousarray(v)) for name, v in source.targets.items()}
 
     def __len__(self) -> int:
         return int(self.presence.shape[0])
 
     def __getitem__(self, rows: torch.Tensor) -> dict:
-        return {
+        batch = {
             "inputs": {name: tensor[rows] for name, tensor in self.values.items()},
             "presence": self.presence[rows],
         }
+        if self.targets:
+            batch["targets"] = {name: tensor[rows] for name, tensor in self.targets.items()}
+        return batch
 
 
 class EpochPermutationBatches(Sampler):

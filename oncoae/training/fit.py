@@ -12,6 +12,7 @@ import logging
 import shutil
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from lightning.pytorch.loggers import CSVLogger
 from oncoae.data.modality import ModalityBatchSource
 from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
 from oncoae.training.batches import batch_loader
-from oncoae.training.task import AutoencoderTask
+from oncoae.training.task import AutoencoderTask, ObjectiveSettings
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class TrainingSettings:
     modality_weights: dict[str, float] = field(default_factory=dict)
     progress_bar: bool | None = None
     checkpoint_every_n_epochs: int = 10
+    early_stopping_monitor: str = "val_loss"
 
     @classmethod
     def from_config(cls, section: dict) -> TrainingSettings:
@@ -68,6 +70,7 @@ class FitResult:
     network: MultiModalAutoencoder
     history: pd.DataFrame
     best_epoch: int
+    best_val_loss: float  # the best value of the early-stopping monitor (val loss by default)
     epochs_run: int
     resumed_from_epoch: int | None
 
@@ -106,16 +109,19 @@ class KeepBestWeights(Callback):
 def _fingerprint(
     architecture: ArchitectureSpec,
     settings: TrainingSettings,
+    objective: ObjectiveSettings,
     seed: int,
     train: ModalityBatchSource,
     val: ModalityBatchSource,
+    layout: list,
 ) -> str:
     """Identifies one training problem, so a stale checkpoint from another config or data is never resumed."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([architecture.to_dict(), asdict(settings), seed], sort_keys=True, default=str).encode())
+    identity = [architecture.to_dict(), asdict(settings), asdict(objective), seed, layout]
+    digest.update(json.dumps(identity, sort_keys=True, default=str).encode())
     for source in (train, val):
         digest.update("\n".join(source.samples).encode())
-        for values in source.values.values():
+        for values in (*source.values.values(), *source.targets.values()):
             digest.update(np.ascontiguousarray(values).tobytes())
         digest.update(source.presence.tobytes())
     return digest.hexdigest()
@@ -160,10 +166,17 @@ def fit_autoencoder(
     settings: TrainingSettings,
     seed: int,
     work_dir: str | Path,
+    objective: ObjectiveSettings | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> FitResult:
-    """Train on ``train`` with early stopping on ``val``; return the network with the best val weights."""
+    """Train on ``train`` with early stopping on ``val``; return the network with the best val weights.
+
+    ``objective`` adds denoising, the VAE's KL term or supervised heads to plain reconstruction. ``callbacks``
+    are further Lightning callbacks (a hyperparameter search's metric and pruning); an exception one raises
+    (e.g. optuna.TrialPruned) ends the fit and propagates.
+    """
     work_dir = Path(work_dir)
-    resume_from = _prepare_work_dir(work_dir, _fingerprint(architecture, settings, seed, train, val))
+    objective = objective or ObjectiveSettings()
     pl.seed_everything(seed, workers=True, verbose=False)
     task = AutoencoderTask(
         architecture.to_dict(),
@@ -172,8 +185,14 @@ def fit_autoencoder(
         modality_weights=settings.modality_weights or None,
         fused_optimizer=settings.fused_optimizer,
         modality_dropout=settings.modality_dropout,
+        objective=asdict(objective),
     )
-    best_weights = KeepBestWeights()
+    # The parameter layout joins the fingerprint: a checkpoint written by another version of the network code
+    # (same config, different modules) is started afresh instead of failing to load.
+    layout = [(name, tuple(value.shape)) for name, value in task.state_dict().items()]
+    fingerprint = _fingerprint(architecture, settings, objective, seed, train, val, layout)
+    resume_from = _prepare_work_dir(work_dir, fingerprint)
+    best_weights = KeepBestWeights(settings.early_stopping_monitor)
     # Only the resumption point goes to disk, every few epochs; the best weights travel inside it.
     # (monitor=None with save_top_k=1 keeps only the newest; save_last alone would write only at the end).
     checkpoint = ModelCheckpoint(
@@ -185,7 +204,7 @@ def fit_autoencoder(
         enable_version_counter=False,
         every_n_epochs=settings.checkpoint_every_n_epochs,
     )
-    early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=settings.patience)
+    early_stopping = EarlyStopping(monitor=settings.early_stopping_monitor, mode="min", patience=settings.patience)
     progress_bar = sys.stderr.isatty() if settings.progress_bar is None else settings.progress_bar
     trainer = pl.Trainer(
         max_epochs=settings.max_epochs,
@@ -196,7 +215,7 @@ def fit_autoencoder(
         precision=settings.precision,
         gradient_clip_val=settings.gradient_clip_val,
         deterministic=settings.deterministic,
-        callbacks=[best_weights, checkpoint, early_stopping],
+        callbacks=[best_weights, checkpoint, early_stopping, *callbacks],
         logger=CSVLogger(work_dir, name="", version="log"),
         enable_progress_bar=progress_bar,
         enable_model_summary=False,
@@ -232,6 +251,7 @@ def fit_autoencoder(
         network=network,
         history=history,
         best_epoch=best_weights.best_epoch,
+        best_val_loss=best_weights.best_score,
         epochs_run=int(trainer.current_epoch),
         resumed_from_epoch=resumed_epoch,
     )

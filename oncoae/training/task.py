@@ -1,20 +1,40 @@
-"""The Lightning training plan: optimizer, loss bookkeeping, logging and the non-finite guard."""
+"""The Lightning training plan: objective, corruption, KL warm-up, logging and the non-finite guard."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import lightning.pytorch as pl
 import torch
 
-from oncoae.models.likelihoods import masked_reconstruction_loss
+from oncoae.models.heads import classification_loss, cox_partial_likelihood_loss, gaussian_kl_divergence
+from oncoae.models.likelihoods import LossTerms, masked_reconstruction_loss
 from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
 
 
 class NonFiniteLossError(RuntimeError):
-    """Training produced NaN or Inf; the message names the modality and the epoch."""
+    """Training produced NaN or Inf; the message names the modality (or term) and the epoch."""
+
+
+@dataclass
+class ObjectiveSettings:
+    """What the model is trained to do besides reconstruct (all off by default: the plain autoencoder).
+
+    ``input_dropout`` / ``input_noise``: denoising corruption of the encoder inputs (masking probability; Gaussian
+    sd, continuous modalities only). ``beta`` / ``kl_warmup_epochs``: the VAE's KL weight and its linear warm-up.
+    ``cox_weight`` / ``classification_weight``: weights of the supervised heads' losses.
+    """
+
+    input_dropout: float = 0.0
+    input_noise: float = 0.0
+    beta: float = 1.0
+    kl_warmup_epochs: int = 0
+    cox_weight: float = 0.0
+    classification_weight: float = 0.0
 
 
 class AutoencoderTask(pl.LightningModule):
-    """Trains a ``MultiModalAutoencoder`` on reconstruction of the modalities each tumor has."""
+    """Trains a ``MultiModalAutoencoder`` on reconstruction of the modalities each tumor has (plus heads)."""
 
     def __init__(
         self,
@@ -24,13 +44,18 @@ class AutoencoderTask(pl.LightningModule):
         modality_weights: dict[str, float] | None = None,
         fused_optimizer: bool = True,
         modality_dropout: float = 0.0,
+        objective: dict | None = None,
     ) -> None:
         super().__init__()
         # Plain dicts only, so checkpoints stay loadable with torch.load(weights_only=True).
         self.save_hyperparameters()
         self.spec = ArchitectureSpec.from_dict(architecture)
         self.network = MultiModalAutoencoder(self.spec)
-        self.kinds = {name: kind for name, (_n, kind) in self.spec.modalities.items()}
+        self.objective = ObjectiveSettings(**(objective or {}))
+        # Reconstruction terms are per-feature means; dividing the KL (a sum over latent dimensions) by the mean
+        # modality width puts both on the per-feature scale, so beta = 1 is the usual evidence lower bound of a
+        # unit-variance Gaussian decoder, whatever the number of features.
+        self.kl_scale = 1.0 / (sum(n for n, _kind in self.spec.modalities.values()) / len(self.spec.modalities))
 
     def forward(self, inputs, presence):
         return self.network(inputs, presence)
@@ -49,35 +74,87 @@ class AutoencoderTask(pl.LightningModule):
         keep[emptied] = presence[emptied]
         return keep
 
-    def _loss(self, batch: dict, stage: str):
-        encoder_presence = self._encoder_presence(batch["presence"])
-        _latent, reconstructions = self.network(batch["inputs"], encoder_presence)
+    def _corrupt(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Denoising corruption of what the encoders see; the loss still scores the clean data."""
+        objective = self.objective
+        if not self.training or (objective.input_dropout <= 0 and objective.input_noise <= 0):
+            return inputs
+        corrupted = {}
+        for name, values in inputs.items():
+            if objective.input_dropout > 0:
+                values = values * (torch.rand_like(values) >= objective.input_dropout)
+            if objective.input_noise > 0 and self.spec.modalities[name][1] == "continuous":
+                values = values + objective.input_noise * torch.randn_like(values)
+            corrupted[name] = values
+        return corrupted
+
+    def kl_weight(self, stage: str) -> float:
+        """beta, ramped up linearly over the warm-up epochs while training. Validation always uses the full beta,
+        so val losses of different epochs are comparable and early stopping does not favour warm-up epochs."""
+        beta = self.objective.beta
+        warmup = self.objective.kl_warmup_epochs
+        if stage != "train" or warmup <= 0:
+            return beta
+        return beta * min(1.0, (self.current_epoch + 1) / warmup)
+
+    def compute_loss(self, batch: dict, stage: str) -> LossTerms:
+        """Every loss term of one batch (structured), with the total to optimize."""
+        output = self.network(self._corrupt(batch["inputs"]), self._encoder_presence(batch["presence"]))
         terms = masked_reconstruction_loss(
-            self.kinds, reconstructions, batch["inputs"], batch["presence"], self.hparams.modality_weights
+            self.network.likelihoods,
+            output.reconstructions,
+            batch["inputs"],
+            batch["presence"],
+            self.hparams.modality_weights,
         )
+        total = terms.reconstruction
+        targets = batch.get("targets", {})
+        if output.log_var is not None:
+            terms.extra["kl"] = gaussian_kl_divergence(output.mean, output.log_var)
+            total = total + self.kl_weight(stage) * self.kl_scale * terms.extra["kl"]
+        if output.risk is not None and self.objective.cox_weight > 0:
+            terms.extra["cox"] = cox_partial_likelihood_loss(output.risk, targets["time"], targets["event"])
+            total = total + self.objective.cox_weight * terms.extra["cox"]
+        if output.class_logits is not None and self.objective.classification_weight > 0:
+            terms.extra["classification"] = classification_loss(output.class_logits, targets["label"])
+            total = total + self.objective.classification_weight * terms.extra["classification"]
+        terms.total = total
+        return terms
+
+    def _step(self, batch: dict, stage: str) -> torch.Tensor:
+        terms = self.compute_loss(batch, stage)
         batch_size = int(batch["presence"].shape[0])
         if not torch.isfinite(terms.total):
-            culprit = next((name for name, value in terms.per_modality.items() if not torch.isfinite(value)), "?")
+            parts = {**terms.per_modality, **terms.extra}
+            culprit = next((name for name, value in parts.items() if not torch.isfinite(value)), "?")
             raise NonFiniteLossError(
                 f"non-finite {stage} loss in modality {culprit!r} at epoch {self.current_epoch}; lower "
                 "training.learning_rate, set training.gradient_clip_val, or check that modality's input"
             )
-        # Per-modality terms only for validation: each self.log call costs about a millisecond, which on these
+        # Term-by-term values only for validation: each self.log call costs about a millisecond, which on these
         # small models is a sizeable share of a training step.
         if stage == "val":
-            for name, value in terms.per_modality.items():
+            for name, value in {**terms.per_modality, **terms.extra}.items():
                 self.log(f"{stage}_loss_{name}", value, on_step=False, on_epoch=True, batch_size=batch_size)
+            self.log(
+                f"{stage}_reconstruction_loss",
+                terms.reconstruction,
+                on_step=False,
+                on_epoch=True,
+                batch_size=batch_size,
+            )
         self.log(f"{stage}_loss", terms.total, on_step=False, on_epoch=True, prog_bar=True, batch_size=batch_size)
         return terms.total
 
     def training_step(self, batch, batch_index):
-        return self._loss(batch, "train")
+        return self._step(batch, "train")
 
     def validation_step(self, batch, batch_index):
-        return self._loss(batch, "val")
+        return self._step(batch, "val")
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # Dropout and modality dropout draw from the global RNG; restoring it makes a resumed run identical.
+        # Dropout, corruption and modality dropout draw from the global RNG; restoring it makes a resumed run
+        # identical.
         checkpoint["torch_rng_state"] = torch.get_rng_state()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
