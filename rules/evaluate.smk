@@ -10,14 +10,17 @@ rule cluster_and_evaluate:
     output:
         clusters=f"{OUT}/clusters/{{group}}.tsv",
         k_selection=f"{OUT}/clusters/{{group}}.k_selection.tsv",
+        centroids=f"{OUT}/clusters/{{group}}.centroids.tsv",
         metrics=f"{OUT}/evaluation/{{group}}.tsv",
+        contributions=f"{OUT}/evaluation/{{group}}.contributions.tsv",
+        leiden=f"{OUT}/evaluation/{{group}}.leiden.tsv",
+        enrichment=f"{OUT}/evaluation/{{group}}.enrichment.tsv",
     params:
         models=lambda wildcards: models_in_group(wildcards.group),
         seeds=SEEDS,
         clustering=canonical(config["clustering"]),
-        labels=config["clinical"]["labels"],
-        survival=canonical(config["clinical"]["survival"]),
-        cox_penalizer=config["evaluation"]["cox_penalizer"],
+        clinical=canonical({k: config["clinical"][k] for k in ("labels", "survival")}),
+        evaluation=canonical({k: v for k, v in config["evaluation"].items() if k != "characterize_top"}),
     log:
         f"{LOGS}/cluster_and_evaluate/{{group}}.log",
     benchmark:
@@ -53,3 +56,29 @@ rule summarize_evaluation:
         runtime=10,
     script:
         "../scripts/summarize_evaluation.py"
+
+
+# Top features per cluster and modality of every model of a group (first seed), on normalized held-out inputs.
+rule characterize_clusters:
+    input:
+        clusters=f"{OUT}/clusters/{{group}}.tsv",
+        normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
+    output:
+        f"{OUT}/characterization/{{group}}.tsv",
+    params:
+        models=lambda wildcards: models_in_group(wildcards.group),
+        modalities=MODALITIES,
+        modalities_of=lambda wildcards: {m: modalities_of(m) for m in models_in_group(wildcards.group)},
+        n_top=config["evaluation"]["characterize_top"],
+    log:
+        f"{LOGS}/characterize_clusters/{{group}}.log",
+    benchmark:
+        f"{BENCH}/characterize_clusters/{{group}}.tsv"
+    conda:
+        "../envs/oncoae.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/characterize_clusters.py"

@@ -7,6 +7,8 @@ rule plot_model_figures:
     input:
         latents=lambda wildcards: [latent_path(model, SEEDS[0]) for model in models_in_group(wildcards.group)],
         clusters=f"{OUT}/clusters/{{group}}.tsv",
+        k_selection=f"{OUT}/clusters/{{group}}.k_selection.tsv",
+        contributions=f"{OUT}/evaluation/{{group}}.contributions.tsv",
         histories=lambda wildcards: [p for ps in histories_of_group(wildcards.group).values() for p in ps],
     output:
         report(
@@ -68,9 +70,14 @@ rule render_report:
     input:
         summary=f"{OUT}/evaluation/summary.tsv",
         figures=expand(f"{OUT}/figures/{{group}}", group=["comparison", *GROUPS_IN_USE]),
+        contributions=expand(f"{OUT}/evaluation/{{group}}.contributions.tsv", group=GROUPS_IN_USE),
+        leiden=expand(f"{OUT}/evaluation/{{group}}.leiden.tsv", group=GROUPS_IN_USE),
+        enrichment=expand(f"{OUT}/evaluation/{{group}}.enrichment.tsv", group=GROUPS_IN_USE),
+        characterization=expand(f"{OUT}/characterization/{{group}}.tsv", group=GROUPS_IN_USE),
         split=f"{OUT}/split.tsv",
         modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
         normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
+        tuning=tuning_report_inputs(),
     output:
         f"{OUT}/report.html",
     params:
@@ -78,10 +85,13 @@ rule render_report:
         modalities=MODALITIES,
         labels=config["clinical"]["labels"],
         survival=canonical(config["clinical"]["survival"]),
+        alpha=config["evaluation"]["alpha"],
         config_text=config_as_text(),
         workflow_dir=workflow.basedir,
         input_files=input_files(),
         benchmark_dir=BENCH,
+        tuning=tuning_report_files(),
+        seeds=SEEDS,
         notes=[
             "Kernel PCA is fitted on at most "
             f"{config['models']['baseline']['max_train_samples']} training tumors (a random subsample beyond that)."

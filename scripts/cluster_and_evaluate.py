@@ -1,4 +1,4 @@
-"""Latents of a group of models (every seed) -> k-means fitted on training tumors -> held-out metrics."""
+"""Latents of a group of models (every seed) -> k-means fitted on training tumors -> held-out evaluation tables."""
 
 from oncoae.steplog import step_logging
 
@@ -7,30 +7,28 @@ with step_logging(snakemake.log[0]) as log:
     import pandas as pd
 
     from oncoae.atomic import write_table
-    from oncoae.evaluation.assess import ClusteringSettings, cluster_latents, evaluate_model
+    from oncoae.evaluation.assess import ClusteringSettings, EvaluationSettings, cluster_latents, evaluate_model
 
     params = snakemake.params
-    survival = params.survival
-    settings = ClusteringSettings.from_config(params.clustering)
+    clustering = ClusteringSettings.from_config(params.clustering)
+    evaluation = EvaluationSettings.from_config({"evaluation": params.evaluation, "clinical": params.clinical})
     paths = iter(snakemake.input.latents)
-    assignments, k_curves, metrics = [], [], []
+    tables = {
+        name: []
+        for name in ("clusters", "k_selection", "centroids", "metrics", "contributions", "leiden", "enrichment")
+    }
     for model in params.models:
         # Baselines are deterministic: one latent file serves every seed (the seed then varies k-means only).
         latents = {int(seed): ad.read_h5ad(next(paths)) for seed in params.seeds}
-        model_assignments, model_k_curves = cluster_latents(latents, settings)
-        metrics.append(
-            evaluate_model(
-                model,
-                latents,
-                model_assignments,
-                params.labels,
-                (survival["time"], survival["event"]) if survival else None,
-                cox_penalizer=params.cox_penalizer,
-            )
-        )
-        assignments.append(model_assignments.assign(model=model))
-        k_curves.append(model_k_curves.assign(model=model))
+        clusters = cluster_latents(model, latents, clustering)
+        evaluated = evaluate_model(model, latents, clusters, evaluation)
+        tables["clusters"].append(clusters.assignments.assign(model=model))
+        tables["k_selection"].append(clusters.k_curves.assign(model=model))
+        tables["centroids"].append(clusters.centroids)
+        tables["metrics"].append(evaluated.metrics)
+        tables["contributions"].append(evaluated.contributions)
+        tables["leiden"].append(evaluated.leiden)
+        tables["enrichment"].append(evaluated.enrichment)
         log.info("%s: clustered and scored %d seeds", model, len(latents))
-    write_table(pd.concat(assignments, ignore_index=True), snakemake.output.clusters)
-    write_table(pd.concat(k_curves, ignore_index=True), snakemake.output.k_selection)
-    write_table(pd.concat(metrics, ignore_index=True), snakemake.output.metrics)
+    for name, frames in tables.items():
+        write_table(pd.concat(frames, ignore_index=True), snakemake.output[name])

@@ -1,4 +1,5 @@
-"""Latents, clusters and training histories of a group of models -> UMAP, Kaplan-Meier and training-curve PNGs."""
+"""Latents, clusters, k curves, contributions and training histories of a group of models -> PNGs: UMAPs,
+Kaplan-Meier curves, contingency heatmaps, the silhouette-by-k curve, modality contributions, training curves."""
 
 from oncoae.steplog import step_logging
 
@@ -8,7 +9,14 @@ with step_logging(snakemake.log[0]) as log:
     import anndata as ad
     import pandas as pd
 
-    from oncoae.report.figures import kaplan_meier_figure, training_curves_figure, umap_figure
+    from oncoae.report.figures import (
+        contingency_figure,
+        contribution_figure,
+        k_curve_figure,
+        kaplan_meier_figure,
+        training_curves_figure,
+        umap_figure,
+    )
 
     params = snakemake.params
     out = Path(snakemake.output[0])
@@ -28,6 +36,14 @@ with step_logging(snakemake.log[0]) as log:
             )
             continue
         umap_figure(adata, clusters, params.labels, model, out / f"umap_{model}.png", seed=params.umap_seed)
+        held_out_clusters = clusters.reindex(adata.obs_names[adata.obs["split"] == "test"])
+        for label in params.labels:
+            contingency_figure(
+                held_out_clusters,
+                adata.obs[label],
+                f"{model}: held-out clusters x {label}",
+                out / f"contingency_{model}_{label}.png",
+            )
         if survival:
             kaplan_meier_figure(
                 adata.obs,
@@ -41,3 +57,9 @@ with step_logging(snakemake.log[0]) as log:
     for model, paths in params.histories.items():
         histories = {seed: pd.read_csv(path, sep="\t") for seed, path in zip(params.seeds, paths, strict=True)}
         training_curves_figure(histories, f"{model}: training curves", out / f"training_{model}.png")
+    k_selection = pd.read_csv(snakemake.input.k_selection, sep="\t")
+    if not k_selection.empty:
+        k_curve_figure(k_selection, f"{snakemake.wildcards.group}: choice of k", out / "kcurve.png")
+    contributions = pd.read_csv(snakemake.input.contributions, sep="\t")
+    for (metric, label), _rows in contributions.groupby(["metric", "label"]):
+        contribution_figure(contributions, metric, label, out / f"contribution_{metric}_{label}.png")

@@ -24,7 +24,15 @@ def test_outputs_exist_and_summary_is_tidy(tiny_run):
     out = tiny_run / "results" / "tiny"
     summary = pd.read_csv(out / "evaluation" / "summary.tsv", sep="\t")
     assert summary.columns.tolist() == ["model", "seed", "metric", "label", "value"]
-    expected_models = {"ae_expression", "ae_methylation", "ae_mutation", "ae_multimodal", "pca_concat", "kpca_concat"}
+    expected_models = {
+        "ae_expression",
+        "ae_methylation",
+        "ae_mutation",
+        "ae_multimodal",
+        "ae_vae_cox",
+        "pca_concat",
+        "kpca_concat",
+    }
     assert set(summary["model"]) == expected_models
     assert set(summary["seed"]) == {0, 1}
     for metric in ("ari", "nmi", "silhouette", "logrank_p", "c_index"):
@@ -62,15 +70,66 @@ def test_report_is_self_contained_with_decodable_images(tiny_run):
     html = (tiny_run / "results" / "tiny" / "report.html").read_text()
     assert not re.search(r"""(src|href)=["']https?://""", html)
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    # UMAP and KM per model (6), training curves per autoencoder (4), comparisons (2).
-    assert len(images) == 6 * 2 + 4 + 2
+    # UMAP, KM and contingency heatmap per model (7), training curves per autoencoder (5), comparisons (2),
+    # k curves per group (2), contributions of the multi-modal autoencoders to ARI and C-index (2).
+    assert len(images) == 7 * 3 + 5 + 2 + 2 + 2
     for encoded in images:
         pixels = mpimg.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
         assert pixels.shape[0] > 100 and pixels.shape[1] > 100
         assert pixels[..., :3].std() > 0.05  # not a blank canvas
-    for section in ("Summary", "Latent UMAPs", "Survival", "Training curves", "Provenance"):
-        assert section in html
+    sections = re.findall(r"<h2 id='[^']*'>([^<]+)</h2>", html)
+    assert sections == [
+        "Summary",
+        "Data",
+        "Model comparison",
+        "Models and training curves",
+        "Latent UMAPs",
+        "Clusters",
+        "Survival",
+        "Modality contributions",
+        "Characterization",
+        "Provenance",
+    ]
     assert "ae_multimodal" in html and "sha256" in html
+
+
+def test_held_out_evaluation_tables(tiny_run):
+    out = tiny_run / "results" / "tiny"
+    summary = pd.read_csv(out / "evaluation" / "summary.tsv", sep="\t")
+    wide = summary.pivot_table(index=["model", "seed"], columns="metric", values="value", aggfunc="first")
+    assert (wide["c_index_low"] <= wide["c_index"]).all() and (wide["c_index"] <= wide["c_index_high"]).all()
+    assert wide["logrank_p_permutation"].between(0, 1, inclusive="right").all()
+    assert (wide["logrank_permutations"] >= 200).all()
+    assert wide.loc["ae_vae_cox", "c_index_head"].between(0, 1).all()
+    assert wide["c_index_head"].drop(index="ae_vae_cox", level="model").isna().all()
+
+    # Leave-one-modality-out: the tiny cohort gives methylation the strongest subtype signal.
+    contributions = pd.read_csv(out / "evaluation" / "autoencoders.contributions.tsv", sep="\t")
+    assert set(contributions["model"]) == {"ae_multimodal", "ae_vae_cox"}
+    ari = contributions[(contributions["model"] == "ae_multimodal") & (contributions["metric"] == "ari")]
+    assert set(ari["modality"]) == {"expression", "methylation", "mutation"}
+    assert ari.groupby("modality")["drop"].mean().idxmax() == "methylation"
+    assert (ari["n_tumors"] >= 10).all()
+
+    leiden = pd.read_csv(out / "evaluation" / "autoencoders.leiden.tsv", sep="\t")
+    assert set(leiden["resolution"]) == {0.5, 1.0}
+    by_resolution = leiden.groupby("resolution")["n_clusters"].mean()
+    assert by_resolution[1.0] >= by_resolution[0.5]
+
+    enrichment = pd.read_csv(out / "evaluation" / "autoencoders.enrichment.tsv", sep="\t")
+    subtype = enrichment[(enrichment["model"] == "ae_multimodal") & (enrichment["column"] == "subtype")]
+    assert subtype["enriched"].astype(bool).all() and (subtype["test"] == "chi2").all()
+    assert set(enrichment.loc[enrichment["column"] == "age", "test"]) == {"kruskal"}
+
+    characterization = pd.read_csv(out / "characterization" / "autoencoders.tsv", sep="\t")
+    top = characterization[
+        (characterization["model"] == "ae_multimodal") & (characterization["modality"] == "methylation")
+    ]
+    assert set(top["rank"]) == {1, 2, 3, 4, 5} and top["cluster"].nunique() == 3
+    # Subtype signal in methylation: most clusters' top feature survives the adjustment (a cluster of a handful of
+    # held-out tumors may not), and the effect points the way the Wilcoxon score does.
+    assert (top.loc[top["rank"] == 1, "p_adjusted"] < 0.05).sum() >= 2
+    assert (np.sign(top["score"]) == np.sign(top["mean_difference"])).all()
 
 
 def test_figures_are_sane(tiny_run):
@@ -97,14 +156,14 @@ def test_changing_one_normalization_reruns_only_what_depends_on_it(tiny_run, tmp
     result = run_snakemake(tiny_run, changed, "--dry-run", "--quiet", "rules")
     rerun = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", result.stdout, re.MULTILINE)}
     assert rerun["normalize_modality"] == 1
-    assert rerun["train_autoencoder"] == 2 * 2  # ae_methylation and ae_multimodal, two seeds each
-    assert rerun["encode_autoencoder"] == 2
+    assert rerun["train_autoencoder"] == 3 * 2  # ae_methylation, ae_multimodal and ae_vae_cox, two seeds each
+    assert rerun["encode_autoencoder"] == 3
     assert rerun["fit_baseline"] == 2  # pca_concat and kpca_concat use methylation
     assert "simulate_cohort" not in rerun and "split_samples" not in rerun
     # The exact jobs: ae_expression and ae_mutation are untouched.
     detail = run_snakemake(tiny_run, changed, "--dry-run")
     trained = set(re.findall(r"models/(ae_\w+)/seed\d+/model\.pt", detail.stdout))
-    assert trained == {"ae_methylation", "ae_multimodal"}
+    assert trained == {"ae_methylation", "ae_multimodal", "ae_vae_cox"}
 
 
 def test_lint_is_clean():

@@ -1,23 +1,31 @@
 """Cluster latents and score them on held-out tumors, for one model over its seeds.
 
 Everything fitted (k-means centroids, the choice of k, Cox coefficients) sees training tumors only; every score
-is computed on test tumors.
+is computed on test tumors. Graph (Leiden) clusters are built on the held-out tumors' own neighbour graph.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
-from oncoae.evaluation.clustering import fit_kmeans
+from oncoae.evaluation.clustering import FittedClustering, centroid_rows, fit_kmeans, leiden_sweep, silhouette_curve
+from oncoae.evaluation.enrichment import ENRICHMENT_COLUMNS, clinical_enrichment, count_enriched
 from oncoae.evaluation.metrics import cluster_silhouette, label_agreement
-from oncoae.evaluation.survival import SurvivalData, cox_concordance, logrank_p
+from oncoae.evaluation.survival import (
+    SurvivalData,
+    bootstrap_concordance_ci,
+    fit_cox_risk,
+    logrank_p,
+    permutation_logrank_p,
+)
 
 SUMMARY_COLUMNS = ["model", "seed", "metric", "label", "value"]
+WITHOUT_PREFIX = "X_latent_without_"
 
 
 @dataclass
@@ -36,15 +44,59 @@ class ClusteringSettings:
         )
 
 
-def cluster_latents(
-    latents: Mapping[int, ad.AnnData], settings: ClusteringSettings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """k-means per seed, fitted on training latents; returns (assignments, silhouette by k on train)."""
-    assignments, k_curves = [], []
+@dataclass
+class EvaluationSettings:
+    """The ``evaluation:`` config section plus the clinical columns it scores against."""
+
+    labels: Sequence[str] = ()
+    survival_columns: tuple[str, str] | None = None
+    cox_penalizer: float = 0.1
+    permutations: int = 1000
+    max_permutations: int = 10_000
+    bootstrap: int = 1000
+    confidence_level: float = 0.95
+    enrichment_columns: Sequence[str] = ()
+    alpha: float = 0.05
+    leiden_resolutions: Sequence[float] = ()
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> EvaluationSettings:
+        section, clinical = config["evaluation"], config["clinical"]
+        survival = clinical.get("survival")
+        return cls(
+            labels=list(clinical.get("labels", [])),
+            survival_columns=(survival["time"], survival["event"]) if survival else None,
+            cox_penalizer=section["cox_penalizer"],
+            permutations=section["permutations"],
+            max_permutations=section["max_permutations"],
+            bootstrap=section["bootstrap"],
+            confidence_level=section["confidence_level"],
+            enrichment_columns=list(section["enrichment_columns"]),
+            alpha=section["alpha"],
+            leiden_resolutions=list(section["leiden_resolutions"]),
+        )
+
+
+@dataclass
+class ModelClusters:
+    """k-means of one model over its seeds: assignments (sample, seed, split, cluster), the silhouette by k on
+    training latents (seed, k, silhouette), the centroids (model, seed, cluster, dim, value) and the fitted
+    models by seed."""
+
+    assignments: pd.DataFrame
+    k_curves: pd.DataFrame
+    centroids: pd.DataFrame
+    fitted: dict[int, FittedClustering] = field(default_factory=dict)
+
+
+def cluster_latents(model: str, latents: Mapping[int, ad.AnnData], settings: ClusteringSettings) -> ModelClusters:
+    """k-means per seed, fitted on training latents and applied to every tumor, with the silhouette curve."""
+    assignments, k_curves, centroids, fitted_by_seed = [], [], [], {}
     for seed, adata in latents.items():
         latent = adata.obsm["X_latent"]
         is_train = (adata.obs["split"] == "train").to_numpy()
         fitted = fit_kmeans(latent[is_train], settings.k, settings.k_range, seed=seed, n_init=settings.n_init)
+        fitted_by_seed[seed] = fitted
         assignments.append(
             pd.DataFrame(
                 {
@@ -55,18 +107,164 @@ def cluster_latents(
                 }
             )
         )
-        k_curves += [{"seed": seed, "k": k, "silhouette": s} for k, s in fitted.silhouette_by_k.items()]
-    return pd.concat(assignments, ignore_index=True), pd.DataFrame(k_curves, columns=["seed", "k", "silhouette"])
+        curve = fitted.silhouette_by_k or silhouette_curve(latent[is_train], settings.k_range, seed, settings.n_init)
+        k_curves += [{"seed": seed, "k": k, "silhouette": s, "chosen": k == fitted.k} for k, s in curve.items()]
+        centroids += centroid_rows(model, seed, fitted)
+    return ModelClusters(
+        assignments=pd.concat(assignments, ignore_index=True),
+        k_curves=pd.DataFrame(k_curves, columns=["seed", "k", "silhouette", "chosen"]),
+        centroids=pd.DataFrame(centroids, columns=["model", "seed", "cluster", "dim", "value"]),
+        fitted=fitted_by_seed,
+    )
+
+
+@dataclass
+class ModelEvaluation:
+    """Tidy tables of one model over its seeds.
+
+    ``metrics``: model, seed, metric, label, value. ``contributions``: model, seed, modality, metric, label,
+    with_modality, without_modality, drop, n_tumors. ``leiden``: model, seed, resolution, n_clusters, label, ari,
+    nmi. ``enrichment``: model, seed, column, test, statistic, p_value, p_adjusted, enriched, n.
+    """
+
+    metrics: pd.DataFrame
+    contributions: pd.DataFrame
+    leiden: pd.DataFrame
+    enrichment: pd.DataFrame
+
+
+def _survival_rows(
+    latent: np.ndarray,
+    obs: pd.DataFrame,
+    is_train: np.ndarray,
+    is_test: np.ndarray,
+    test_clusters: np.ndarray,
+    settings: EvaluationSettings,
+    seed: int,
+) -> list[dict]:
+    time_column, event_column = settings.survival_columns
+    test_survival = SurvivalData.from_table(obs.loc[is_test], time_column, event_column)
+    train_survival = SurvivalData.from_table(obs.loc[is_train], time_column, event_column)
+    permutation = permutation_logrank_p(
+        test_clusters, test_survival, settings.permutations, max(settings.permutations, settings.max_permutations), seed
+    )
+    interval = bootstrap_concordance_ci(
+        latent[is_train],
+        train_survival,
+        latent[is_test],
+        test_survival,
+        settings.cox_penalizer,
+        n_boot=settings.bootstrap,
+        level=settings.confidence_level,
+        seed=seed,
+    )
+    rows = [
+        ("logrank_p", logrank_p(test_clusters, test_survival)),
+        ("logrank_p_permutation", permutation.p_value),
+        ("logrank_permutations", float(permutation.n_permutations_run)),
+        ("c_index", interval.c_index),
+        ("c_index_low", interval.low),
+        ("c_index_high", interval.high),
+    ]
+    if "risk_score" in obs.columns:
+        # The Cox head's own score, fitted with the network on training tumors only.
+        from lifelines.utils import concordance_index
+
+        risk = obs.loc[is_test, "risk_score"].to_numpy(float)
+        usable = test_survival.usable() & np.isfinite(risk)
+        value = float("nan")
+        if test_survival.event[usable].sum() > 0:
+            value = concordance_index(test_survival.time[usable], -risk[usable], test_survival.event[usable])
+        rows.append(("c_index_head", float(value)))
+    return [{"metric": metric, "label": time_column, "value": value} for metric, value in rows]
+
+
+def _contribution_rows(
+    adata: ad.AnnData, fitted: FittedClustering, is_train: np.ndarray, is_test: np.ndarray, settings: EvaluationSettings
+) -> list[dict]:
+    """Leave-one-modality-out: each metric on the held-out tumors that have the modality (and another one),
+    from the full latent and from the latent with that modality masked; the drop is what the modality adds.
+
+    The masked latents go through the same train-fitted centroids and Cox model as the full ones.
+    """
+    rows = []
+    latent = adata.obsm["X_latent"]
+    obs = adata.obs
+    cox = None
+    if settings.survival_columns is not None:
+        time_column, event_column = settings.survival_columns
+        try:
+            cox = fit_cox_risk(
+                latent[is_train],
+                SurvivalData.from_table(obs.loc[is_train], time_column, event_column),
+                settings.cox_penalizer,
+            )
+        except ValueError:
+            cox = None
+    for key in [k for k in adata.obsm if k.startswith(WITHOUT_PREFIX)]:
+        modality = key.removeprefix(WITHOUT_PREFIX)
+        masked = adata.obsm[key]
+        subset = is_test & obs[f"has_{modality}"].astype(bool).to_numpy() & np.isfinite(masked).all(axis=1)
+        if subset.sum() < 5:
+            continue
+        full_clusters, masked_clusters = fitted.assign(latent[subset]), fitted.assign(masked[subset])
+        pairs = []
+        for label in settings.labels:
+            full = label_agreement(full_clusters, obs.loc[subset, label])["ari"]
+            without = label_agreement(masked_clusters, obs.loc[subset, label])["ari"]
+            pairs.append(("ari", label, full, without))
+        if cox is not None:
+            from lifelines.utils import concordance_index
+
+            survival = SurvivalData.from_table(obs.loc[subset], *settings.survival_columns)
+            usable = survival.usable()
+            if survival.event[usable].sum() > 0:
+                scores = [
+                    concordance_index(survival.time[usable], -cox(values[usable]), survival.event[usable])
+                    for values in (latent[subset], masked[subset])
+                ]
+                pairs.append(("c_index", settings.survival_columns[0], *scores))
+        for metric, label, full, without in pairs:
+            rows.append(
+                {
+                    "modality": modality,
+                    "metric": metric,
+                    "label": label,
+                    "with_modality": float(full),
+                    "without_modality": float(without),
+                    "drop": float(full - without),
+                    "n_tumors": int(subset.sum()),
+                }
+            )
+    return rows
+
+
+def _leiden_rows(
+    latent: np.ndarray, obs: pd.DataFrame, is_test: np.ndarray, settings: EvaluationSettings, seed: int
+) -> list[dict]:
+    if not settings.leiden_resolutions or is_test.sum() < 10:
+        return []
+    rows = []
+    for resolution, clusters in leiden_sweep(latent[is_test], settings.leiden_resolutions, seed).items():
+        n_clusters = len(np.unique(clusters))
+        for label in settings.labels or [""]:
+            agreement = label_agreement(clusters, obs.loc[is_test, label]) if label else {"ari": np.nan, "nmi": np.nan}
+            rows.append(
+                {
+                    "resolution": resolution,
+                    "n_clusters": n_clusters,
+                    "label": label,
+                    "ari": agreement["ari"],
+                    "nmi": agreement["nmi"],
+                }
+            )
+    return rows
 
 
 def evaluate_seed(
-    adata: ad.AnnData,
-    clusters: pd.Series,
-    labels: Sequence[str],
-    survival_columns: tuple[str, str] | None,
-    cox_penalizer: float,
-) -> list[dict]:
-    """Metric rows (metric, label, value) on the held-out tumors of one seed."""
+    adata: ad.AnnData, clusters: pd.Series, fitted: FittedClustering, settings: EvaluationSettings, seed: int
+) -> tuple[list[dict], list[dict], list[dict], pd.DataFrame]:
+    """Metric, contribution and Leiden rows, and the enrichment table, on the held-out tumors of one seed."""
     obs = adata.obs
     latent = adata.obsm["X_latent"]
     is_test = (obs["split"] == "test").to_numpy()
@@ -77,23 +275,17 @@ def evaluate_seed(
         {"metric": "n_clusters", "label": "", "value": float(len(np.unique(test_clusters)))},
         {"metric": "silhouette", "label": "", "value": cluster_silhouette(latent[is_test], test_clusters)},
     ]
-    for label in labels:
+    for label in settings.labels:
         for metric, value in label_agreement(test_clusters, obs.loc[is_test, label]).items():
             rows.append({"metric": metric, "label": label, "value": value})
-    if survival_columns is not None:
-        time_column, event_column = survival_columns
-        test_survival = SurvivalData.from_table(obs.loc[is_test], time_column, event_column)
-        train_survival = SurvivalData.from_table(obs.loc[is_train], time_column, event_column)
-        rows.append({"metric": "logrank_p", "label": time_column, "value": logrank_p(test_clusters, test_survival)})
-        rows.append(
-            {
-                "metric": "c_index",
-                "label": time_column,
-                "value": cox_concordance(
-                    latent[is_train], train_survival, latent[is_test], test_survival, cox_penalizer
-                ),
-            }
+    if settings.survival_columns is not None:
+        rows += _survival_rows(latent, obs, is_train, is_test, test_clusters, settings, seed)
+    enrichment = pd.DataFrame(columns=ENRICHMENT_COLUMNS)
+    if settings.enrichment_columns:
+        enrichment = clinical_enrichment(
+            test_clusters, obs.loc[is_test], list(settings.enrichment_columns), alpha=settings.alpha
         )
+        rows.append({"metric": "n_enriched", "label": "", "value": float(count_enriched(enrichment))})
     for column in obs.columns:
         if column.startswith("reconstruction_error_"):
             rows.append(
@@ -103,21 +295,44 @@ def evaluate_seed(
                     "value": float(np.nanmean(obs.loc[is_test, column].to_numpy(float))),
                 }
             )
-    return rows
+    contributions = _contribution_rows(adata, fitted, is_train, is_test, settings)
+    leiden = _leiden_rows(latent, obs, is_test, settings, seed)
+    return rows, contributions, leiden, enrichment
 
 
 def evaluate_model(
-    model: str,
-    latents: Mapping[int, ad.AnnData],
-    assignments: pd.DataFrame,
-    labels: Sequence[str],
-    survival_columns: tuple[str, str] | None,
-    cox_penalizer: float = 0.1,
-) -> pd.DataFrame:
-    """Tidy table (model, seed, metric, label, value) over every seed."""
-    rows = []
+    model: str, latents: Mapping[int, ad.AnnData], clusters: ModelClusters, settings: EvaluationSettings
+) -> ModelEvaluation:
+    """Every table of one model over its seeds."""
+    metric_rows, contribution_rows, leiden_rows, enrichment_tables = [], [], [], []
     for seed, adata in latents.items():
-        seed_clusters = assignments[assignments["seed"] == seed].set_index("sample")["cluster"]
-        for row in evaluate_seed(adata, seed_clusters, labels, survival_columns, cox_penalizer):
-            rows.append({"model": model, "seed": seed, **row})
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+        seed_clusters = clusters.assignments[clusters.assignments["seed"] == seed].set_index("sample")["cluster"]
+        rows, contributions, leiden, enrichment = evaluate_seed(
+            adata, seed_clusters, clusters.fitted[seed], settings, seed
+        )
+        metric_rows += [{"model": model, "seed": seed, **row} for row in rows]
+        contribution_rows += [{"model": model, "seed": seed, **row} for row in contributions]
+        leiden_rows += [{"model": model, "seed": seed, **row} for row in leiden]
+        if not enrichment.empty:
+            enrichment_tables.append(enrichment.assign(model=model, seed=seed))
+    return ModelEvaluation(
+        metrics=pd.DataFrame(metric_rows, columns=SUMMARY_COLUMNS),
+        contributions=pd.DataFrame(
+            contribution_rows,
+            columns=[
+                "model",
+                "seed",
+                "modality",
+                "metric",
+                "label",
+                "with_modality",
+                "without_modality",
+                "drop",
+                "n_tumors",
+            ],
+        ),
+        leiden=pd.DataFrame(leiden_rows, columns=["model", "seed", "resolution", "n_clusters", "label", "ari", "nmi"]),
+        enrichment=pd.concat(enrichment_tables, ignore_index=True)
+        if enrichment_tables
+        else pd.DataFrame(columns=[*ENRICHMENT_COLUMNS, "model", "seed"]),
+    )

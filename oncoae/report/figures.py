@@ -84,7 +84,7 @@ def training_curves_figure(histories: Mapping[int, pd.DataFrame], title: str, pa
                 values = history[["epoch", column]].dropna()
                 axis.plot(values["epoch"], values[column], style, label=f"seed {seed} {column.split('_')[0]}")
     axis.set_xlabel("epoch")
-    axis.set_ylabel("reconstruction loss")
+    axis.set_ylabel("loss (reconstruction + KL and heads where used)")
     axis.set_title(title)
     axis.legend(fontsize=7)
     _save(figure, path)
@@ -98,4 +98,56 @@ def metric_bars_figure(summary: pd.DataFrame, metric: str, label: str, path: Pat
     axis.barh(stats.index, stats["mean"], xerr=np.nan_to_num(stats["std"]), color="#4c72b0")
     axis.set_xlabel(f"{metric} ({label})" if label else metric)
     axis.set_title("held-out tumors, mean ± sd over seeds")
+    _save(figure, path)
+
+
+def contingency_figure(clusters: pd.Series, labels: pd.Series, title: str, path: Path) -> None:
+    """Heatmap of held-out tumors per cluster (rows) and known label (columns), with the counts written in."""
+    known = labels.reindex(clusters.index).dropna()
+    table = pd.crosstab(clusters.reindex(known.index), known.astype(str))
+    figure, axis = plt.subplots(figsize=(1.0 + 0.7 * table.shape[1], 1.0 + 0.45 * table.shape[0]))
+    axis.imshow(table.to_numpy(), cmap="Blues", aspect="auto")
+    axis.set_xticks(range(table.shape[1]), table.columns, rotation=45, ha="right")
+    axis.set_yticks(range(table.shape[0]), [f"cluster {c}" for c in table.index])
+    peak = max(1, table.to_numpy().max())
+    for (row, column), count in np.ndenumerate(table.to_numpy()):
+        axis.text(column, row, str(count), ha="center", va="center", color="white" if count > peak / 2 else "black")
+    axis.set_title(title, fontsize=9)
+    _save(figure, path)
+
+
+def k_curve_figure(k_selection: pd.DataFrame, title: str, path: Path) -> None:
+    """Silhouette of k-means on training latents against k, mean over seeds, one line per model; the k used
+    for clustering is marked."""
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    for model, rows in k_selection.groupby("model", sort=False):
+        curve = rows.groupby("k")["silhouette"].mean()
+        (line,) = axis.plot(curve.index, curve.to_numpy(), marker=".", label=model)
+        chosen = rows.loc[rows["chosen"].astype(bool), "k"]
+        if len(chosen):
+            k = int(chosen.mode().iloc[0])
+            axis.plot([k], [curve.get(k, np.nan)], "o", markersize=9, fillstyle="none", color=line.get_color())
+    axis.set_xlabel("k (k-means on training latents)")
+    axis.set_ylabel("silhouette (train)")
+    axis.set_title(title)
+    axis.legend(fontsize=6, ncol=2)
+    _save(figure, path)
+
+
+def contribution_figure(contributions: pd.DataFrame, metric: str, label: str, path: Path) -> None:
+    """Drop of a held-out metric when each modality is masked, mean ± sd over seeds, per multi-modal model."""
+    rows = contributions[(contributions["metric"] == metric) & (contributions["label"] == label)]
+    stats = rows.groupby(["model", "modality"])["drop"].agg(["mean", "std"]).reset_index()
+    models, modalities = list(dict.fromkeys(stats["model"])), list(dict.fromkeys(stats["modality"]))
+    figure, axis = plt.subplots(figsize=(1.5 + 1.4 * len(models), 4))
+    width = 0.8 / max(1, len(modalities))
+    for index, modality in enumerate(modalities):
+        part = stats[stats["modality"] == modality].set_index("model").reindex(models)
+        positions = np.arange(len(models)) + index * width
+        axis.bar(positions, part["mean"], width, yerr=np.nan_to_num(part["std"]), label=modality)
+    axis.set_xticks(np.arange(len(models)) + width * (len(modalities) - 1) / 2, models, rotation=30, ha="right")
+    axis.axhline(0, color="black", linewidth=0.6)
+    axis.set_ylabel(f"drop in {metric} ({label}) without the modality")
+    axis.set_title("modality contributions (leave-one-modality-out, held-out tumors)", fontsize=9)
+    axis.legend(fontsize=7)
     _save(figure, path)

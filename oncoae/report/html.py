@@ -18,10 +18,23 @@ HIGHER_IS_BETTER = {
     "ami": True,
     "silhouette": True,
     "c_index": True,
+    "c_index_head": True,
     "logrank_p": False,
+    "logrank_p_permutation": False,
+    "n_enriched": True,
     "reconstruction_error": False,
 }
-HEADLINE_METRICS = ("ari", "nmi", "silhouette", "logrank_p", "c_index", "reconstruction_error")
+HEADLINE_METRICS = (
+    "ari",
+    "nmi",
+    "ami",
+    "silhouette",
+    "logrank_p",
+    "logrank_p_permutation",
+    "c_index",
+    "n_enriched",
+    "reconstruction_error",
+)
 
 
 @dataclass
@@ -32,16 +45,34 @@ class Figure:
 
 
 @dataclass
+class Table:
+    title: str
+    frame: pd.DataFrame
+    caption: str = ""
+    index: bool = True
+
+
+@dataclass
 class ReportContent:
+    """Everything the report shows. ``sections`` are drawn in order, between Data and Provenance; ``headlines``
+    are extra summary sentences."""
+
     dataset: str
     summary: pd.DataFrame
-    sections: dict[str, list[Figure]] = field(default_factory=dict)
+    sections: dict[str, list[Figure | Table]] = field(default_factory=dict)
+    headlines: Sequence[str] = ()
     data_overview: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     config_text: str = ""
     versions: Mapping[str, str] = field(default_factory=dict)
     checksums: pd.DataFrame | None = None
     rule_times: pd.DataFrame | None = None
     notes: Sequence[str] = ()
+
+
+def _seed_sd(*sds: float) -> float:
+    """The seed-to-seed sd that decides a tie: the larger of the two models' (a deterministic baseline has 0)."""
+    finite = [sd for sd in sds if not np.isnan(sd)]
+    return max(finite) if finite else 0.0
 
 
 def metric_statistics(summary: pd.DataFrame) -> pd.DataFrame:
@@ -71,8 +102,7 @@ def comparison_table(summary: pd.DataFrame, metrics: Sequence[str] = HEADLINE_ME
             if best is not None and model == best:
                 text = "★ " + text
             elif best is not None and not np.isnan(row["mean"]):
-                best_sd = group.loc[best, "sd"]
-                if not np.isnan(best_sd) and abs(row["mean"] - means[best]) <= best_sd:
+                if abs(row["mean"] - means[best]) <= _seed_sd(group.loc[best, "sd"], row["sd"]):
                     text = "≈ " + text
             cells[model] = text
         columns[f"{metric} ({label})" if label else metric] = pd.Series(cells)
@@ -82,7 +112,8 @@ def comparison_table(summary: pd.DataFrame, metrics: Sequence[str] = HEADLINE_ME
 
 
 def best_models(summary: pd.DataFrame, label: str | None, survival_label: str | None) -> list[tuple[str, str]]:
-    """(question, sentence) pairs naming the best model for subtypes and for survival."""
+    """(question, sentence) pairs naming the best model for subtypes and for survival, with its sd over seeds
+    and the models tied with it (difference within the larger of the two seed sds)."""
     stats = metric_statistics(summary)
     findings = []
     questions = [("subtypes", "ari", label), ("survival", "c_index", survival_label)]
@@ -92,9 +123,17 @@ def best_models(summary: pd.DataFrame, label: str | None, survival_label: str | 
         rows = stats[(stats["metric"] == metric) & (stats["label"] == metric_label)].dropna(subset=["mean"])
         if rows.empty:
             continue
-        best = rows.loc[rows["mean"].idxmax()]
-        sd = "" if np.isnan(best["sd"]) else f" ± {best['sd']:.2f} (sd over {int(best['n'])} seeds)"
-        findings.append((question, f"{best['model']}: held-out {metric} vs {metric_label} = {best['mean']:.3f}{sd}"))
+        rows = rows.sort_values("mean", ascending=False)
+        best = rows.iloc[0]
+        sd = "" if np.isnan(best["sd"]) else f" ± {best['sd']:.3f} (sd over {int(best['n'])} seeds)"
+        sentence = f"{best['model']}: held-out {metric} vs {metric_label} = {best['mean']:.3f}{sd}"
+        others = rows.iloc[1:]
+        tied = others[[best["mean"] - r.mean <= _seed_sd(best["sd"], r.sd) for r in others.itertuples()]]
+        if len(tied):
+            sentence += "; tied within one seed sd: " + ", ".join(
+                f"{r.model} ({r.mean:.3f})" for r in tied.itertuples()
+            )
+        findings.append((question, sentence))
     return findings
 
 
@@ -106,6 +145,13 @@ def _image(figure: Figure) -> str:
 
 def _table(frame: pd.DataFrame, index: bool = True) -> str:
     return frame.to_html(index=index, escape=True, border=0, classes="table", na_rep="")
+
+
+def _item(item: Figure | Table) -> str:
+    if isinstance(item, Figure):
+        return _image(item)
+    caption = f"<p class='note'>{html.escape(item.caption)}</p>" if item.caption else ""
+    return f"<h3>{html.escape(item.title)}</h3>{caption}{_table(item.frame, item.index)}"
 
 
 _STYLE = """
@@ -138,10 +184,12 @@ def render_report(content: ReportContent, label: str | None, survival_label: str
     parts.append("<h2 id='summary'>Summary</h2><ul>")
     for question, sentence in best_models(content.summary, label, survival_label):
         parts.append(f"<li><b>Best for {html.escape(question)}</b>: {html.escape(sentence)}</li>")
+    for headline in content.headlines:
+        parts.append(f"<li>{html.escape(headline)}</li>")
     parts.append(
         "</ul><p class='note'>All figures are on held-out (test) tumors that no normalizer, model, "
         "centroid or Cox model was fitted on. ★ marks the best value per column; ≈ marks values within "
-        "one seed sd of the best (a tie).</p>"
+        "one seed sd of the best (a tie; the larger of the two models' sds).</p>"
     )
     parts.append(_table(comparison_table(content.summary)))
     for note in content.notes:
@@ -151,9 +199,9 @@ def render_report(content: ReportContent, label: str | None, survival_label: str
     for title, table in content.data_overview.items():
         parts.append(f"<h3>{html.escape(title)}</h3>" + _table(table))
 
-    for name, figures in content.sections.items():
+    for name, items in content.sections.items():
         parts.append(f"<h2 id='{html.escape(name.lower().replace(' ', '-'))}'>{html.escape(name)}</h2>")
-        parts.extend(_image(figure) for figure in figures)
+        parts.extend(_item(item) for item in items)
 
     parts.append("<h2 id='provenance'>Provenance</h2>")
     if content.checksums is not None:
