@@ -38,6 +38,7 @@ wildcard_constraints:
 include: "rules/download.smk"
 include: "rules/data.smk"
 include: "rules/normalize.smk"
+include: "rules/tune.smk"
 include: "rules/train.smk"
 include: "rules/baselines.smk"
 include: "rules/encode.smk"
