@@ -92,7 +92,7 @@ def latent_path(model, seed):
 
 # Training settings that change how a job runs but not the model it produces: changing them retrains nothing
 # (the training script reads them from the config).
-OPERATIONAL_TRAINING_KEYS = ("threads", "progress_bar", "checkpoint_every_n_epochs")
+OPERATIONAL_TRAINING_KEYS = ("threads", "progress_bar", "checkpoint_every_n_epochs", "tensorboard")
 
 
 def autoencoder_params(model):

@@ -12,7 +12,8 @@ from .public_fixtures import FixtureServer, cbioportal_tarball, xena_files
 
 pytestmark = pytest.mark.workflow
 
-# Small and fast: one seed, one autoencoder, PCA only.
+# Small and fast: one seed, one autoencoder, PCA only, up to the evaluation (figures and report are covered by the
+# workflow tests).
 QUICK = {
     "seeds": [0],
     "models": {
@@ -40,8 +41,9 @@ def test_xena_source_end_to_end_and_offline_rerun(tmp_path):
     config["modalities"]["expression"]["normalization"]["top_variance"] = 30
     config.update(QUICK)
     path = write_config(tmp_path, config)
+    target = "results/tcga-brca-xena/evaluation/summary.tsv"
     try:
-        run_snakemake(tmp_path, path)
+        run_snakemake(tmp_path, path, target)
     finally:
         server.stop()
     out = tmp_path / "results" / "tcga-brca-xena"
@@ -54,7 +56,7 @@ def test_xena_source_end_to_end_and_offline_rerun(tmp_path):
     manifests = list((tmp_path / "resources" / "xena").rglob("*.manifest.json"))
     assert len(manifests) == 3
     # Offline: the server is gone; a forced re-run of everything after the downloads still works.
-    run_snakemake(tmp_path, path, "--forcerun", "ingest_clinical", "ingest_modality")
+    run_snakemake(tmp_path, path, target, "--forcerun", "ingest_clinical", "ingest_modality")
 
 
 def test_cbioportal_source_end_to_end(tmp_path):
@@ -66,7 +68,7 @@ def test_cbioportal_source_end_to_end(tmp_path):
     config.update(QUICK)
     path = write_config(tmp_path, config)
     try:
-        run_snakemake(tmp_path, path)
+        run_snakemake(tmp_path, path, "results/cbioportal-brca/evaluation/summary.tsv")
     finally:
         server.stop()
     out = tmp_path / "results" / "cbioportal-brca"

@@ -21,6 +21,9 @@ def rank_cluster_features(adata: ad.AnnData, clusters: pd.Series, n_top: int = 1
     """
     import scanpy as sc
 
+    # scanpy warns that integer-looking data (0/1 mutations, copy-number calls) might be raw counts; here they are
+    # the data as modelled, so only its errors are of interest.
+    sc.settings.verbosity = 0
     shared = adata.obs_names[adata.obs_names.isin(clusters.index)]
     data = ad.AnnData(np.asarray(adata[shared].X, dtype=np.float32), obs=pd.DataFrame(index=shared))
     data.var_names = adata.var_names

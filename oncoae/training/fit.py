@@ -58,6 +58,7 @@ class TrainingSettings:
     progress_bar: bool | None = None
     checkpoint_every_n_epochs: int = 10
     early_stopping_monitor: str = "val_loss"
+    tensorboard: bool = False
 
     @classmethod
     def from_config(cls, section: dict) -> TrainingSettings:
@@ -140,6 +141,21 @@ def _prepare_work_dir(work_dir: Path, fingerprint: str) -> Path | None:
     return None
 
 
+def _loggers(work_dir: Path, tensorboard: bool) -> list:
+    """The CSV logger the training curves are read from, plus TensorBoard's when asked for."""
+    loggers = [CSVLogger(work_dir, name="", version="log")]
+    if tensorboard:
+        try:
+            from lightning.pytorch.loggers import TensorBoardLogger
+
+            loggers.append(TensorBoardLogger(work_dir, name="", version="tensorboard"))
+        except ModuleNotFoundError as error:  # Lightning needs the tensorboard (or tensorboardX) package
+            raise ModuleNotFoundError(
+                f"training.tensorboard needs the tensorboard package (pip install tensorboard): {error}"
+            ) from error
+    return loggers
+
+
 def read_history(metrics_csv: Path) -> pd.DataFrame:
     """One row per epoch with the epoch-level metrics Lightning's CSV logger wrote (empty if none yet)."""
     if not metrics_csv.exists():
@@ -216,7 +232,7 @@ def fit_autoencoder(
         gradient_clip_val=settings.gradient_clip_val,
         deterministic=settings.deterministic,
         callbacks=[best_weights, checkpoint, early_stopping, *callbacks],
-        logger=CSVLogger(work_dir, name="", version="log"),
+        logger=_loggers(work_dir, settings.tensorboard),
         enable_progress_bar=progress_bar,
         enable_model_summary=False,
         # Our sampler already shards batches by rank; Lightning must not wrap it in a DistributedSampler.
