@@ -12,6 +12,15 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
+# The silhouette costs O(n^2); beyond this many training tumors it is computed on a seeded subsample
+# (sklearn's sample_size), which at pan-cancer scale turns minutes into seconds.
+SILHOUETTE_SAMPLE = 2000
+
+
+def _silhouette(data: np.ndarray, labels: np.ndarray, seed: int) -> float:
+    sample = SILHOUETTE_SAMPLE if len(data) > SILHOUETTE_SAMPLE else None
+    return float(silhouette_score(data, labels, sample_size=sample, random_state=seed))
+
 
 @dataclass
 class FittedClustering:
@@ -33,7 +42,7 @@ def fit_kmeans(
         best = None
         for candidate in range(k_range[0], min(k_range[1], len(data) - 1) + 1):
             model = KMeans(candidate, n_init=n_init, random_state=seed).fit(data)
-            scores[candidate] = float(silhouette_score(data, model.labels_))
+            scores[candidate] = _silhouette(data, model.labels_, seed)
             if best is None or scores[candidate] > scores[best[0]]:
                 best = (candidate, model)
         k, model = best
@@ -78,7 +87,7 @@ def silhouette_curve(
     scores = {}
     for k in range(k_range[0], min(k_range[1], len(data) - 1) + 1):
         labels = KMeans(k, n_init=n_init, random_state=seed).fit_predict(data)
-        scores[k] = float(silhouette_score(data, labels))
+        scores[k] = _silhouette(data, labels, seed)
     return scores
 
 

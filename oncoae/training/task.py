@@ -131,8 +131,13 @@ class AutoencoderTask(pl.LightningModule):
                 f"non-finite {stage} loss in modality {culprit!r} at epoch {self.current_epoch}; lower "
                 "training.learning_rate, set training.gradient_clip_val, or check that modality's input"
             )
-        # Term-by-term values only for validation: each self.log call costs about a millisecond, which on these
-        # small models is a sizeable share of a training step.
+        if stage == "train":
+            # The epoch's mean training loss is summed here and logged once per epoch (on_train_epoch_end): each
+            # self.log call costs about a millisecond, a sizeable share of a step of these small models (see
+            # benchmarks/results/throughput.md). Term-by-term values are logged for validation only.
+            self._train_loss_sum += terms.total.detach() * batch_size
+            self._train_loss_count += batch_size
+            return terms.total
         if stage == "val":
             for name, value in {**terms.per_modality, **terms.extra}.items():
                 self.log(f"{stage}_loss_{name}", value, on_step=False, on_epoch=True, batch_size=batch_size)
@@ -145,6 +150,14 @@ class AutoencoderTask(pl.LightningModule):
             )
         self.log(f"{stage}_loss", terms.total, on_step=False, on_epoch=True, prog_bar=True, batch_size=batch_size)
         return terms.total
+
+    def on_train_epoch_start(self) -> None:
+        self._train_loss_sum = torch.zeros((), device=self.device)
+        self._train_loss_count = 0
+
+    def on_train_epoch_end(self) -> None:
+        if self._train_loss_count:
+            self.log("train_loss", self._train_loss_sum / self._train_loss_count, on_epoch=True, prog_bar=True)
 
     def training_step(self, batch, batch_index):
         return self._step(batch, "train")
