@@ -4,18 +4,23 @@ independence of the choice."""
 from __future__ import annotations
 
 import copy
+import os
+import signal
+import subprocess
+import time
 
 import anndata as ad
 import numpy as np
 import optuna
 import pandas as pd
+import psutil
 import pytest
 import torch
 import yaml
 
 from oncoae.config_check import ConfigError, check_config_keys
 from oncoae.models.checkpoint import load_model
-from oncoae.tuning.search import SearchSettings, open_study, run_worker, search_problem, trials_table
+from oncoae.tuning.search import SearchSettings, journal_storage, open_study, run_worker, search_problem, trials_table
 from oncoae.tuning.space import (
     TuningConfigError,
     check_tuning,
@@ -25,7 +30,7 @@ from oncoae.tuning.space import (
     parse_space,
 )
 
-from .conftest import REPO, TINY_CONFIG, run_snakemake, write_config
+from .conftest import REPO, SNAKEMAKE, TINY_CONFIG, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 SCHEMA = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
@@ -69,7 +74,7 @@ SPACE = {
 
 def _study(journal) -> optuna.Study:
     """The one study in a journal file."""
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    storage = journal_storage(journal)
     (summary,) = optuna.get_all_study_summaries(storage)
     return optuna.load_study(study_name=summary.study_name, storage=storage)
 
@@ -85,6 +90,20 @@ def _n_finished(journal) -> int:
 
 
 # The space and the config checks.
+
+
+def test_a_lock_left_by_a_killed_worker_is_taken_over(tmp_path, monkeypatch):
+    """A worker killed while it appends to the journal leaves its lock file; the other workers must go on."""
+    monkeypatch.chdir(tmp_path)  # a relative path, as Snakemake gives it, once made a lock that never expired
+    journal = "tuning/study.journal"
+    (tmp_path / "tuning").mkdir()
+    (tmp_path / "tuning" / "study.journal.lock").touch()
+    started = time.monotonic()
+    study = optuna.create_study(study_name="left-lock", storage=journal_storage(journal, lock_grace_seconds=3))
+    study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=1.0))
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "tuning" / "study.journal.lock").exists()
+    assert len(_study(tmp_path / journal).trials) == 1
 
 
 def test_space_parses_suggests_and_overrides():
@@ -294,3 +313,69 @@ def test_two_parallel_workers_share_one_study_and_the_tuned_model_uses_the_best_
 
 
 # Resumption after an interruption.
+
+
+def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path):
+    n_trials = 6
+    search = {
+        "n_trials": n_trials,
+        "n_workers": 2,
+        "enqueue_defaults": False,
+        "pruning": {"enabled": False},
+        "space": SPACE,
+    }
+    config = _tuning_config("killed", search)
+    config["training"].update(max_epochs=30, patience=30)  # steady trials of a second or two
+    path = write_config(tmp_path, config)
+    out = tmp_path / "results" / "killed"
+    journal = out / "tuning" / "ae_multimodal" / "study.journal"
+    target = "results/killed/tuning/ae_multimodal/best.yaml"  # relative to snakemake's --directory
+    command = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path)]
+    command += ["--configfile", str(path), "--cores", "2", target]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    console = (tmp_path / "first_run.log").open("w")
+    process = subprocess.Popen(command, stdout=console, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and process.poll() is None:
+            if _n_finished(journal):
+                break
+            time.sleep(0.1)
+        assert process.poll() is None, f"snakemake ended early:\n{(tmp_path / 'first_run.log').read_text()[-3000:]}"
+    finally:
+        # SIGKILL snakemake and every job it started (workers included), as a pre-empted run would die.
+        family = [process, *psutil.Process(process.pid).children(recursive=True)] if process.poll() is None else []
+        for member in family:
+            try:
+                os.kill(member.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        process.wait(timeout=30)
+        console.close()
+    time.sleep(0.5)
+    before = {t.number: t for t in _study(journal).trials}
+    finished_before = {n: t for n, t in before.items() if t.state in FINISHED}
+    assert 1 <= len(finished_before) < n_trials, "the search was not interrupted mid-way"
+    assert not (out / "tuning" / "ae_multimodal" / "best.yaml").exists()
+
+    run_snakemake(tmp_path, path, "--unlock")
+    run_snakemake(tmp_path, path, target, "--rerun-incomplete")
+    study = _study(journal)
+    after = {t.number: t for t in study.trials}
+    for number, trial in finished_before.items():  # kept as they were, not run again
+        assert after[number].state == trial.state
+        assert after[number].params == trial.params
+        assert after[number].value == trial.value
+        assert after[number].datetime_complete == trial.datetime_complete
+    finished = [t for t in study.trials if t.state in FINISHED]
+    assert n_trials <= len(finished) <= n_trials + 1  # only the missing trials were run
+    assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+    # Trials the kill interrupted are marked failed and their parameters were tried again.
+    interrupted = [n for n, t in before.items() if t.state == optuna.trial.TrialState.RUNNING]
+    assert all(after[n].state == optuna.trial.TrialState.FAIL for n in interrupted)
+    retried = {t.user_attrs["retry_of"]: t for t in study.trials if "retry_of" in t.user_attrs}
+    for number in interrupted:
+        if before[number].params:
+            assert retried[number].params == before[number].params
+    best = yaml.safe_load((out / "tuning" / "ae_multimodal" / "best.yaml").read_text())
+    assert best["trial"] == study.best_trial.number

@@ -33,7 +33,7 @@ import torch
 from lifelines.utils import concordance_index
 from lightning.pytorch.callbacks import Callback
 from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
@@ -156,9 +156,18 @@ def search_problem(
     return SearchProblem(model, name, parameters, settings, params, adatas, problem)
 
 
-def journal_storage(path: str | Path) -> JournalStorage:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(path)))
+def journal_storage(path: str | Path, lock_grace_seconds: int = 30) -> JournalStorage:
+    """The study file, locked by an exclusively created ``<file>.lock`` (Optuna's open lock).
+
+    A worker killed while it appends leaves that lock behind; Optuna takes a lock whose mtime has not moved for
+    ``lock_grace_seconds`` for stale and removes it. The path is made absolute: Optuna's default symlink lock
+    points at the path as given, so a relative one makes a dangling link whose age can never be read, and a
+    lock left by a killed worker then blocks every other worker for good.
+    """
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = JournalFileOpenLock(str(path), grace_period=lock_grace_seconds)
+    return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
 
 
 def open_study(storage_path: str | Path, search: SearchProblem, create: bool = True) -> optuna.Study:
