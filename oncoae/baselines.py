@@ -13,9 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.decomposition import PCA, KernelPCA
 
-from oncoae.data.modality import ModalityBatchSource
+from oncoae.data.modality import ModalityBatchSource, dense_rows
 
 log = logging.getLogger(__name__)
+
+
+TRANSFORM_BLOCK = 2048
 
 
 @dataclass
@@ -29,17 +32,21 @@ class BaselineSettings:
 def block_means(train: ModalityBatchSource) -> dict[str, np.ndarray]:
     """Per-feature training means of each modality, over the training tumors that have it."""
     means = {}
-    for index, (name, values) in enumerate(train.values.items()):
+    for index, name in enumerate(train.modality_names):
+        values = train.dense(name)
         present = train.presence[:, index]
         means[name] = values[present].mean(axis=0) if present.any() else np.zeros(values.shape[1], np.float32)
     return means
 
 
-def concatenate_with_imputation(source: ModalityBatchSource, means: dict[str, np.ndarray]) -> np.ndarray:
+def concatenate_with_imputation(
+    source: ModalityBatchSource, means: dict[str, np.ndarray], rows: slice = slice(None)
+) -> np.ndarray:
+    """The modalities side by side (tumors ``rows``), an absent modality filled with its training means."""
     blocks = []
-    for index, (name, values) in enumerate(source.values.items()):
-        present = source.presence[:, index][:, None]
-        blocks.append(np.where(present, values, means[name][None, :]))
+    for index, name in enumerate(source.modality_names):
+        present = source.presence[rows, index][:, None]
+        blocks.append(np.where(present, dense_rows(source.values[name], rows), means[name][None, :]))
     return np.concatenate(blocks, axis=1).astype(np.float32)
 
 
@@ -76,5 +83,11 @@ class BaselineExtractor:
         return self
 
     def transform(self, source: ModalityBatchSource) -> np.ndarray:
-        matrix = concatenate_with_imputation(source, self.means_)
-        return self.estimator_.transform(matrix).astype(np.float32)
+        """Components of every tumor, a block of tumors at a time: neither the whole concatenated matrix nor,
+        for kernel PCA, the whole tumors x fitted-tumors kernel is ever held at once."""
+        blocks = []
+        for start in range(0, len(source.samples), TRANSFORM_BLOCK):
+            rows = slice(start, start + TRANSFORM_BLOCK)
+            matrix = concatenate_with_imputation(source, self.means_, rows)
+            blocks.append(self.estimator_.transform(matrix).astype(np.float32))
+        return np.concatenate(blocks) if blocks else np.zeros((0, self.estimator_.n_components), np.float32)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from oncoae.data.modality import assemble_modalities, latent_anndata, table_to_anndata
+from oncoae.data.modality import assemble_modalities, dense_rows, latent_anndata, table_to_anndata
 from oncoae.data.normalize import ModalityNormalizer
 from oncoae.models.checkpoint import load_model
 from oncoae.models.networks import MultiModalAutoencoder
@@ -82,7 +82,7 @@ class HeldOutEncoder:
         with torch.no_grad():
             for start in range(0, len(samples), batch_size):
                 rows = slice(start, start + batch_size)
-                inputs = {name: torch.from_numpy(values[rows]) for name, values in source.values.items()}
+                inputs = {name: torch.from_numpy(dense_rows(values, rows)) for name, values in source.values.items()}
                 presence = torch.from_numpy(source.presence[rows])
                 output = self.network(inputs, presence)
                 latents.append(output.mean.numpy())
@@ -116,7 +116,7 @@ class HeldOutEncoder:
         latent = np.full((len(presence), self.network.spec.latent_dim), np.nan, dtype=np.float32)
         for start in range(0, len(presence), batch_size):
             rows = slice(start, start + batch_size)
-            inputs = {name: torch.from_numpy(v[rows]) for name, v in values.items()}
+            inputs = {name: torch.from_numpy(dense_rows(v, rows)) for name, v in values.items()}
             latent[rows] = self.network.encode(inputs, torch.from_numpy(masked[rows])).numpy()
         latent[~masked.any(axis=1)] = np.nan
         return latent

@@ -62,6 +62,8 @@ else:
             orientation=lambda wildcards: config["modalities"][wildcards.modality]["orientation"],
             keep_normals=config["harmonize"]["keep_normals"],
             file_format=lambda wildcards: config["modalities"][wildcards.modality]["format"],
+            # Binary modalities (mutations) are stored as sparse matrices.
+            kind=lambda wildcards: config["modalities"][wildcards.modality]["kind"],
             file_in_study=lambda wildcards: (
                 config["modalities"][wildcards.modality]["cbioportal_file"] if config["source"] == "cbioportal" else None
             ),

@@ -31,4 +31,4 @@ with step_logging(snakemake.log[0]):
         file_format=params.file_format,
         sequenced_samples=sequenced,
     )
-    write_h5ad(table_to_anndata(table), snakemake.output[0])
+    write_h5ad(table_to_anndata(table, sparse=params.kind == "binary"), snakemake.output[0])

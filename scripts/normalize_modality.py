@@ -7,19 +7,21 @@ with step_logging(snakemake.log[0]):
     import pandas as pd
 
     from oncoae.atomic import atomic_path, write_h5ad
-    from oncoae.data.modality import anndata_to_table, read_clinical, table_to_anndata
+    from oncoae.data.modality import read_clinical
     from oncoae.data.normalize import ModalityNormalizer, NormalizationSettings
 
     modality = snakemake.wildcards.modality
-    raw = anndata_to_table(ad.read_h5ad(snakemake.input.raw))
+    # AnnData all the way (sparse mutation matrices stay sparse); views, not copies, of the raw matrix.
+    raw = ad.read_h5ad(snakemake.input.raw)
     split = pd.read_csv(snakemake.input.split, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
-    raw = raw.loc[raw.index.isin(split.index)]
-    train = raw.loc[split.reindex(raw.index).to_numpy() == "train"]
+    raw = raw[raw.obs_names.isin(split.index)]
+    train = raw[split.reindex(raw.obs_names).to_numpy() == "train"]
     normalizer = ModalityNormalizer(NormalizationSettings(**snakemake.params.normalization), modality)
     normalizer.fit(train)
+    del train
     obs = read_clinical(snakemake.input.clinical).join(split)
-    adata = table_to_anndata(normalizer.transform(raw), obs)
-    adata.uns["filtering"] = normalizer.filtering_summary(n_features_in=raw.shape[1])
+    adata = normalizer.transform_anndata(raw, obs)
+    adata.uns["filtering"] = normalizer.filtering_summary(n_features_in=raw.n_vars)
     write_h5ad(adata, snakemake.output.adata)
     with atomic_path(snakemake.output.normalizer) as path:
         normalizer.save(path)

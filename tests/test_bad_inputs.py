@@ -30,9 +30,9 @@ def _good_dataset(folder: Path) -> dict:
         "mutation": ModalitySimulation(20, 0.2, 2.0, 0.0),
     }
     cohort = simulate_cohort(settings)
-    cohort.modalities["expression"].to_csv(folder / "expr.tsv", sep="\t", index_label="sample")
+    cohort.table("expression").to_csv(folder / "expr.tsv", sep="\t", index_label="sample")
     with gzip.open(folder / "mut.tsv.gz", "wt") as handle:
-        cohort.modalities["mutation"].to_csv(handle, sep="\t", index_label="sample")
+        cohort.table("mutation").to_csv(handle, sep="\t", index_label="sample")
     cohort.clinical.to_csv(folder / "clinical.tsv", sep="\t", index_label="sample")
     return {
         "dataset": "bad",

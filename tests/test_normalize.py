@@ -1,6 +1,8 @@
+import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from oncoae.data.normalize import ModalityNormalizer, NormalizationError, NormalizationSettings
 
@@ -96,3 +98,37 @@ def test_values_outside_the_transform_domain_are_refused(settings, values, messa
         ModalityNormalizer(settings, "bad").fit(_table(values))
     assert message in str(error.value)
     assert "sample 's" in str(error.value) and "feature 'f" in str(error.value)
+
+
+def test_results_do_not_depend_on_the_column_blocks_the_work_is_done_in(monkeypatch):
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(1.0, 1.0, size=(40, 23))
+    values[rng.random(values.shape) < 0.05] = np.nan
+    train, other = _table(values[:30]), _table(values[30:])
+    settings = NormalizationSettings(transform="log1p", scale="zscore", top_variance=15)
+    whole = ModalityNormalizer(settings, "x").fit(train)
+    monkeypatch.setattr("oncoae.data.normalize.COLUMN_BLOCK", 4)
+    blocked = ModalityNormalizer(settings, "x").fit(train)
+    assert list(blocked.features_) == list(whole.features_)
+    np.testing.assert_array_equal(blocked.scale_, whole.scale_)
+    pd.testing.assert_frame_equal(blocked.transform(other), whole.transform(other))
+
+
+def test_sparse_binary_input_stays_sparse_and_equals_the_dense_result():
+    rng = np.random.default_rng(4)
+    calls = (rng.random((50, 30)) < 0.1).astype(np.float32)
+    dense = _table(calls, prefix="g")
+    adata = ad.AnnData(sp.csr_matrix(calls), obs=pd.DataFrame(index=dense.index), var=pd.DataFrame(index=dense.columns))
+    settings = NormalizationSettings(scale="none", min_frequency=0.05)
+    from_sparse = ModalityNormalizer(settings, "mut").fit(adata[:40])
+    from_dense = ModalityNormalizer(settings, "mut").fit(dense.iloc[:40])
+    assert list(from_sparse.features_) == list(from_dense.features_)
+    out = from_sparse.transform_anndata(adata)
+    assert sp.issparse(out.X) and out.X.dtype == np.float32
+    np.testing.assert_array_equal(out.X.toarray(), from_dense.transform(dense).to_numpy())
+    # Centring makes zeros non-zero, so a z-scored sparse modality comes out dense (and still equal).
+    zscored = ModalityNormalizer(NormalizationSettings(scale="zscore"), "mut").fit(adata[:40])
+    out = zscored.transform_anndata(adata)
+    assert not sp.issparse(out.X)
+    expected = ModalityNormalizer(NormalizationSettings(scale="zscore"), "mut").fit(dense.iloc[:40]).transform(dense)
+    np.testing.assert_array_equal(out.X, expected.to_numpy())

@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from oncoae.data.simulate import ModalitySimulation, SimulationSettings, simulate_cohort
 from oncoae.data.split import make_split
@@ -20,16 +21,16 @@ def test_same_seed_same_data_other_seed_other_data():
     first, second = simulate_cohort(_small(seed=1)), simulate_cohort(_small(seed=1))
     other = simulate_cohort(_small(seed=2))
     for name in first.modalities:
-        pd.testing.assert_frame_equal(first.modalities[name], second.modalities[name])
-    assert not first.modalities["expression"].equals(other.modalities["expression"])
+        pd.testing.assert_frame_equal(first.table(name), second.table(name))
+    assert not first.table("expression").equals(other.table("expression"))
 
 
 def test_values_look_like_their_data_kinds():
     cohort = simulate_cohort(_small())
-    expression = cohort.modalities["expression"].to_numpy()
-    methylation = cohort.modalities["methylation"].to_numpy()
-    copy_number = cohort.modalities["copy_number"].to_numpy()
-    mutation = cohort.modalities["mutation"].to_numpy()
+    expression = cohort.table("expression").to_numpy()
+    methylation = cohort.table("methylation").to_numpy()
+    copy_number = cohort.table("copy_number").to_numpy()
+    mutation = cohort.table("mutation").to_numpy()
     assert expression.min() >= 0 and expression.max() > 10  # TPM-like, skewed
     assert methylation.min() >= 0 and methylation.max() <= 1
     assert set(np.unique(copy_number)) <= {-2.0, -1.0, 0.0, 1.0, 2.0}
@@ -40,7 +41,7 @@ def test_whole_modalities_are_missing_at_the_configured_rate_and_never_all():
     cohort = simulate_cohort(_small(missing_fraction=0.3))
     samples = cohort.clinical.index
     presence = pd.DataFrame(
-        {name: samples.isin(table.index) for name, table in cohort.modalities.items()}, index=samples
+        {name: samples.isin(adata.obs_names) for name, adata in cohort.modalities.items()}, index=samples
     )
     assert presence.any(axis=1).all()
     assert (~presence.all(axis=1)).mean() == np.float64(0.3)
@@ -72,3 +73,20 @@ def test_a_given_split_keeps_its_test_tumors():
     table = make_split(samples, {"train": 0.6, "val": 0.15, "test": 0.25}, seed=0, given=given)
     assert set(table.loc[table["split"] == "test", "sample"]) == set(samples[given == "test"])
     assert (table["split"] == "val").sum() > 0
+
+
+def test_generating_in_row_blocks_gives_the_bytes_of_one_block(monkeypatch):
+    """Large cohorts are generated a block of tumors at a time to bound memory; the data must not depend on it."""
+    whole = simulate_cohort(_small(missing_fraction=0.2))
+    monkeypatch.setattr("oncoae.data.simulate.ROW_BLOCK", 7)
+    blocked = simulate_cohort(_small(missing_fraction=0.2))
+    for name in whole.modalities:
+        pd.testing.assert_frame_equal(whole.table(name), blocked.table(name))
+    pd.testing.assert_frame_equal(whole.clinical, blocked.clinical)
+
+
+def test_mutations_are_simulated_as_a_sparse_matrix():
+    cohort = simulate_cohort(_small())
+    assert sp.issparse(cohort.modalities["mutation"].X)
+    assert not sp.issparse(cohort.modalities["expression"].X)
+    assert cohort.modalities["mutation"].X.dtype == np.float32

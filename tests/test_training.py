@@ -1,10 +1,13 @@
 """Real Lightning training on tiny problems."""
 
+import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 
-from oncoae.data.modality import ModalityBatchSource
+from oncoae.data.modality import ModalityBatchSource, assemble_modalities
 from oncoae.models.networks import ArchitectureSpec
 from oncoae.training.fit import TrainingSettings, fit_autoencoder
 from oncoae.training.task import NonFiniteLossError, ObjectiveSettings
@@ -56,6 +59,28 @@ def test_same_seed_gives_identical_weights(tmp_path):
     other = fit_autoencoder(train, val, SPEC, settings, 8, tmp_path / "c").network.state_dict()
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_a_sparse_modality_trains_exactly_as_its_dense_copy(tmp_path):
+    """Mutations stay a CSR matrix until a batch is cut; the batches, and so the weights, must not differ."""
+    settings = TrainingSettings(max_epochs=4, batch_size=32, progress_bar=False)
+    train, val = _low_rank_source(128, 0), _low_rank_source(32, 1)
+    sparse_train, sparse_val = (
+        ModalityBatchSource(s.samples, {**s.values, "mut": sp.csr_matrix(s.values["mut"])}, s.presence, s.targets)
+        for s in (train, val)
+    )
+    dense = fit_autoencoder(train, val, SPEC, settings, 3, tmp_path / "dense").network.state_dict()
+    from_sparse = fit_autoencoder(sparse_train, sparse_val, SPEC, settings, 3, tmp_path / "sparse").network.state_dict()
+    assert all(torch.equal(dense[k], from_sparse[k]) for k in dense)
+
+
+def test_assembling_a_sparse_modality_keeps_it_sparse_with_empty_rows_for_absent_tumors():
+    calls = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 1]], dtype=np.float32))
+    adata = ad.AnnData(calls, obs=pd.DataFrame(index=["a", "b", "c"]), var=pd.DataFrame(index=["g1", "g2", "g3"]))
+    source = assemble_modalities({"mut": adata}, ["c", "x", "a"])
+    assert sp.issparse(source.values["mut"])
+    np.testing.assert_array_equal(source.dense("mut"), [[0, 0, 1], [0, 0, 0], [0, 1, 0]])
+    assert source.presence[:, 0].tolist() == [True, False, True]
 
 
 def test_non_finite_loss_names_the_modality_and_epoch(tmp_path):

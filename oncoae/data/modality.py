@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 import anndata as ad
 import numpy as np
 import pandas as pd
+import scipy.sparse
 
 
-def table_to_anndata(table: pd.DataFrame, obs: pd.DataFrame | None = None) -> ad.AnnData:
-    """AnnData from a tumors x features table; ``obs`` columns are aligned on the tumor IDs."""
+def table_to_anndata(table: pd.DataFrame, obs: pd.DataFrame | None = None, sparse: bool = False) -> ad.AnnData:
+    """AnnData from a tumors x features table; ``obs`` columns are aligned on the tumor IDs. ``sparse`` stores
+    the values as a CSR matrix (mutation calls: mostly zeros)."""
     obs_frame = pd.DataFrame(index=table.index.astype(str))
     if obs is not None:
         obs_frame = obs_frame.join(obs, how="left")
     obs_frame.index.name = None
     var = pd.DataFrame(index=pd.Index(table.columns.astype(str), name=None))
-    return ad.AnnData(X=table.to_numpy(np.float32), obs=obs_frame, var=var)
+    values = table.to_numpy(np.float32)
+    return ad.AnnData(X=scipy.sparse.csr_matrix(values) if sparse else values, obs=obs_frame, var=var)
 
 
 def anndata_to_table(adata: ad.AnnData) -> pd.DataFrame:
@@ -32,23 +35,44 @@ def anndata_to_table(adata: ad.AnnData) -> pd.DataFrame:
 
 @dataclass
 class ModalityBatchSource:
-    """Dense float32 arrays for a fixed list of tumors, ready to become tensors.
+    """float32 matrices for a fixed list of tumors, ready to become tensors.
 
-    ``values[name]`` is tumors x features with zeros where the tumor lacks the modality; ``presence`` (tumors x M,
-    modality order of ``values``) says which rows are real. The zeros are placeholders that the presence mask
-    keeps out of every loss and every fused latent. ``targets`` holds what supervised heads learn from, one value
-    per tumor: ``time`` and ``event`` (float32, NaN where unknown) and ``label`` (int64 class index, -1 where
-    unknown).
+    ``values[name]`` is tumors x features with zeros where the tumor lacks the modality, dense, or a CSR matrix
+    for a modality stored sparse (mutations), which stays sparse until a batch is cut from it (``dense_rows``).
+    ``presence`` (tumors x M, modality order of ``values``) says which rows are real. The zeros are placeholders
+    that the presence mask keeps out of every loss and every fused latent. ``targets`` holds what supervised heads
+    learn from, one value per tumor: ``time`` and ``event`` (float32, NaN where unknown) and ``label`` (int64
+    class index, -1 where unknown).
     """
 
     samples: list[str]
-    values: dict[str, np.ndarray]
+    values: dict[str, np.ndarray | scipy.sparse.csr_matrix]
     presence: np.ndarray
     targets: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def modality_names(self) -> list[str]:
         return list(self.values)
+
+    def dense(self, name: str) -> np.ndarray:
+        """One modality as a dense float32 array (for steps that need every value at once, e.g. PCA)."""
+        return dense_rows(self.values[name])
+
+
+def dense_rows(values: np.ndarray | scipy.sparse.spmatrix, rows=slice(None)) -> np.ndarray:
+    """``values[rows]`` as a dense, C-contiguous float32 array, whether ``values`` is dense or sparse."""
+    block = values[rows]
+    block = block.toarray() if scipy.sparse.issparse(block) else block
+    return np.ascontiguousarray(block, dtype=np.float32)
+
+
+def matrix_bytes(values: np.ndarray | scipy.sparse.spmatrix) -> list[bytes]:
+    """The bytes that identify a matrix's content, for fingerprints (sparse: its CSR arrays and shape)."""
+    if scipy.sparse.issparse(values):
+        csr = scipy.sparse.csr_matrix(values)
+        csr.sort_indices()
+        return [np.asarray(csr.shape).tobytes(), csr.indptr.tobytes(), csr.indices.tobytes(), csr.data.tobytes()]
+    return [np.ascontiguousarray(values).tobytes()]
 
 
 def assemble_modalities(adatas: Mapping[str, ad.AnnData], samples: Sequence[str]) -> ModalityBatchSource:
@@ -59,10 +83,17 @@ def assemble_modalities(adatas: Mapping[str, ad.AnnData], samples: Sequence[str]
     for index, (name, adata) in enumerate(adatas.items()):
         position = pd.Index(adata.obs_names).get_indexer(samples)
         present = position >= 0
-        matrix = np.zeros((len(samples), adata.n_vars), dtype=np.float32)
-        dense = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-        matrix[present] = dense[position[present]]
-        values[name] = matrix
+        if scipy.sparse.issparse(adata.X):
+            # Rows picked (and empty rows for absent tumors) by a 0/1 selection matrix, without densifying.
+            selection = scipy.sparse.csr_matrix(
+                (np.ones(present.sum(), np.float32), (np.flatnonzero(present), position[present])),
+                shape=(len(samples), adata.n_obs),
+            )
+            values[name] = scipy.sparse.csr_matrix(selection @ adata.X, dtype=np.float32)
+        else:
+            matrix = np.zeros((len(samples), adata.n_vars), dtype=np.float32)
+            matrix[present] = np.asarray(adata.X)[position[present]]
+            values[name] = matrix
         presence[:, index] = present
     return ModalityBatchSource(samples=samples, values=values, presence=presence)
 

@@ -12,8 +12,10 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import anndata as ad
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 log = logging.getLogger(__name__)
 
@@ -70,53 +72,104 @@ def apply_transform(transform: str, values: np.ndarray, modality: str = "") -> n
     raise NormalizationError(f"unknown transform {transform!r}")
 
 
+# Features processed at a time: each block is upcast to float64 for the transform and the statistics, so a
+# 10,000-tumor x 20,000-feature modality never has a float64 copy of itself (1.6 GB) in memory.
+COLUMN_BLOCK = 1024
+
+
+def _column_blocks(n_features: int) -> list[slice]:
+    return [slice(start, min(start + COLUMN_BLOCK, n_features)) for start in range(0, n_features, COLUMN_BLOCK)]
+
+
+def _matrix_of(data: pd.DataFrame | ad.AnnData) -> tuple[np.ndarray | sparse.spmatrix, pd.Index, pd.Index]:
+    """(values, tumors, features) of a table or an AnnData; values stay sparse if they are."""
+    if isinstance(data, ad.AnnData):
+        values = data.X
+        if not sparse.issparse(values):
+            values = np.asarray(values, dtype=np.float32)
+        return values, pd.Index(data.obs_names), pd.Index(data.var_names)
+    return data.to_numpy(np.float32), data.index, data.columns
+
+
+def _dense_block(values: np.ndarray | sparse.spmatrix, columns: slice) -> np.ndarray:
+    block = values[:, columns]
+    return (block.toarray() if sparse.issparse(block) else block).astype(np.float64)
+
+
 class ModalityNormalizer:
     """Transform, impute, filter and scale one modality, with all state learned from training tumors.
 
     Order: element-wise transform -> drop features missing in too many training tumors -> impute remaining
     missing values with the training mean -> drop constant features -> minimum-frequency filter (binary data) ->
     top-variance filter -> scale.
+
+    Input is a tumors x features table or an AnnData, dense or sparse. A sparse modality (mutations) that needs no
+    transform, centring or imputation stays sparse through ``transform_anndata``.
     """
 
     def __init__(self, settings: NormalizationSettings, modality: str = "") -> None:
         self.settings = settings
         self.modality = modality
 
-    def _check_domain(self, table: pd.DataFrame) -> None:
+    def _check_domain(self, values, samples: pd.Index, features: pd.Index) -> None:
         """Name the first cell outside the transform's domain (negative counts, betas outside [0, 1])."""
-        values = table.to_numpy(np.float64)
         if self.settings.transform in ("log1p", "log2p1"):
-            bad, need = values < 0, "non-negative values"
+            need = "non-negative values"
+
+            def outside(block):
+                return block < 0
         elif self.settings.transform in ("mvalue", "center_beta"):
-            bad, need = (values < 0) | (values > 1), "beta values in [0, 1]"
+            need = "beta values in [0, 1]"
+
+            def outside(block):
+                return (block < 0) | (block > 1)
         else:
             return
-        if bad.any():
-            row, column = np.argwhere(bad)[0]
+        first = None
+        for columns in _column_blocks(values.shape[1]):
+            block = _dense_block(values, columns)
+            bad = np.argwhere(outside(block))
+            if len(bad):
+                row, column = bad[0]
+                candidate = (int(row), int(column) + columns.start, float(block[row, column]))
+                first = candidate if first is None or candidate[:2] < first[:2] else first
+        if first is not None:
+            row, column, value = first
             raise NormalizationError(
                 f"modality {self.modality!r}: transform {self.settings.transform!r} needs {need}, found "
-                f"{values[row, column]:g} in feature {table.columns[column]!r}, sample {table.index[row]!r}; "
+                f"{value:g} in feature {features[column]!r}, sample {samples[row]!r}; "
                 "use transform: none for data that is already log-scaled"
             )
 
-    def fit(self, train: pd.DataFrame) -> ModalityNormalizer:
+    def fit(self, train: pd.DataFrame | ad.AnnData) -> ModalityNormalizer:
         """Learn the state from ``train`` (training tumors x features)."""
-        self._check_domain(train)
-        if train.shape[0] < 2:
+        values, samples, features = _matrix_of(train)
+        if sparse.issparse(values):
+            values = values.tocsc()  # column blocks
+        self._check_domain(values, samples, features)
+        if values.shape[0] < 2:
             raise NormalizationError(f"modality {self.modality!r}: fewer than 2 training tumors to fit on")
-        values = apply_transform(self.settings.transform, train.to_numpy(np.float64), self.modality)
-        features = np.asarray(train.columns, dtype=str)
-        missing_fraction = np.isnan(values).mean(axis=0)
+        n_features = values.shape[1]
+        missing_fraction = np.zeros(n_features)
+        means = np.zeros(n_features)
+        variances = np.zeros(n_features)
+        nonzero_fraction = np.zeros(n_features)
+        for columns in _column_blocks(n_features):
+            block = apply_transform(self.settings.transform, _dense_block(values, columns), self.modality)
+            missing_fraction[columns] = np.isnan(block).mean(axis=0)
+            usable = missing_fraction[columns] <= self.settings.max_missing_fraction
+            means[columns] = np.nanmean(np.where(usable, block, 0.0), axis=0)
+            filled = np.where(np.isnan(block), means[columns], block)
+            variances[columns] = filled.var(axis=0)
+            nonzero_fraction[columns] = (filled != 0).mean(axis=0)
+        features = np.asarray(features, dtype=str)
         keep = missing_fraction <= self.settings.max_missing_fraction
         self.n_dropped_missing_ = int((~keep).sum())
-        means = np.nanmean(np.where(keep, values, 0.0), axis=0)
-        filled = np.where(np.isnan(values), means, values)
-        variances = filled.var(axis=0)
         nonconstant = variances > 1e-12
         self.n_dropped_constant_ = int((keep & ~nonconstant).sum())
         keep &= nonconstant
         if self.settings.min_frequency is not None:
-            frequent = (filled != 0).mean(axis=0) >= self.settings.min_frequency
+            frequent = nonzero_fraction >= self.settings.min_frequency
             self.n_dropped_rare_ = int((keep & ~frequent).sum())
             keep &= frequent
         else:
@@ -175,8 +228,34 @@ class ModalityNormalizer:
         Features the normalizer was fitted on but ``table`` lacks are filled with the training mean (i.e. 0 after
         centring) and logged; features it was not fitted on are dropped and logged.
         """
-        missing = [f for f in self.features_ if f not in table.columns]
-        extra = table.columns.difference(self.features_)
+        values = self._transform_values(*_matrix_of(table))
+        dense = values.toarray() if sparse.issparse(values) else values
+        return pd.DataFrame(dense, index=table.index, columns=self.features_)
+
+    def transform_anndata(self, adata: ad.AnnData, obs: pd.DataFrame | None = None) -> ad.AnnData:
+        """``transform`` for an AnnData (dense or sparse); the result keeps ``obs`` columns aligned on tumors."""
+        values = self._transform_values(*_matrix_of(adata))
+        obs_frame = pd.DataFrame(index=pd.Index(adata.obs_names.astype(str), name=None))
+        if obs is not None:
+            obs_frame = obs_frame.join(obs, how="left")
+            obs_frame.index.name = None
+        return ad.AnnData(X=values, obs=obs_frame, var=pd.DataFrame(index=pd.Index(self.features_, name=None)))
+
+    def _stays_sparse(self, values, n_missing_features: int) -> bool:
+        """Sparse input stays sparse when normalizing it changes no value: no transform, no scaling, no
+        imputation (no missing feature, no NaN)."""
+        return (
+            sparse.issparse(values)
+            and self.settings.transform == "none"
+            and self.settings.scale == "none"
+            and n_missing_features == 0
+            and not np.isnan(values.data).any()
+        )
+
+    def _transform_values(self, values, samples: pd.Index, features: pd.Index) -> np.ndarray | sparse.csr_matrix:
+        positions = features.get_indexer(self.features_)
+        missing = [f for f, position in zip(self.features_, positions, strict=True) if position < 0]
+        n_extra = len(features.difference(self.features_))
         if missing:
             log.warning(
                 "modality %s: %d of %d model features absent from the input; filled with the training mean (first: %s)",
@@ -185,27 +264,40 @@ class ModalityNormalizer:
                 len(self.features_),
                 ", ".join(missing[:5]),
             )
-        if len(extra):
-            log.info("modality %s: dropped %d input features the model was not trained on", self.modality, len(extra))
-        aligned = table.reindex(columns=self.features_)
-        self._check_domain(aligned)
-        present = aligned.notna().to_numpy()
-        if present.shape[1] and len(missing) < len(self.features_):
-            missing_share = 1.0 - present[:, [f not in missing for f in self.features_]].mean(axis=1)
-            worst = int(np.argmax(missing_share)) if len(missing_share) else 0
-            if len(missing_share) and missing_share[worst] > self.settings.max_missing_fraction_per_tumor:
+        if n_extra:
+            log.info("modality %s: dropped %d input features the model was not trained on", self.modality, n_extra)
+        known = positions >= 0
+        if self._stays_sparse(values, len(missing)):
+            return sparse.csr_matrix(sparse.csr_matrix(values)[:, positions], dtype=np.float32)
+        # Aligned on the fitted features, NaN where the input lacks one (filled with the training mean below).
+        aligned = np.full((values.shape[0], len(self.features_)), np.nan, dtype=np.float32)
+        if sparse.issparse(values):
+            aligned[:, known] = sparse.csc_matrix(values)[:, positions[known]].toarray()
+        else:
+            aligned[:, known] = values[:, positions[known]]
+        self._check_domain(aligned, samples, pd.Index(self.features_))
+        present = ~np.isnan(aligned[:, known])
+        if present.shape[1] and present.shape[0]:
+            missing_share = 1.0 - present.mean(axis=1)
+            worst = int(np.argmax(missing_share))
+            if missing_share[worst] > self.settings.max_missing_fraction_per_tumor:
                 raise NormalizationError(
-                    f"modality {self.modality!r}: sample {aligned.index[worst]!r} misses "
+                    f"modality {self.modality!r}: sample {samples[worst]!r} misses "
                     f"{missing_share[worst]:.0%} of its values (more than max_missing_fraction_per_tumor = "
                     f"{self.settings.max_missing_fraction_per_tumor}); drop the sample or the modality file's row"
                 )
-        values = apply_transform(self.settings.transform, aligned.to_numpy(np.float64), self.modality)
-        n_imputed = int(np.isnan(values).sum())
+        n_imputed = 0
+        for columns in _column_blocks(aligned.shape[1]):
+            block = apply_transform(self.settings.transform, aligned[:, columns].astype(np.float64), self.modality)
+            gaps = np.isnan(block)
+            n_imputed += int(gaps.sum())
+            block = np.where(gaps, self.mean_[columns], block)
+            aligned[:, columns] = (block - self.center_[columns]) / self.scale_[columns]
+        # Values of features absent from the input were imputed too, but only real gaps are worth a line.
+        n_imputed -= values.shape[0] * len(missing)
         if n_imputed:
             log.info("modality %s: imputed %d missing values with the training mean", self.modality, n_imputed)
-        values = np.where(np.isnan(values), self.mean_, values)
-        scaled = ((values - self.center_) / self.scale_).astype(np.float32)
-        return pd.DataFrame(scaled, index=table.index, columns=self.features_)
+        return aligned
 
     def save(self, path: str | Path) -> None:
         """Write the fitted state to ``path`` (.npz, no pickled objects)."""

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import anndata as ad
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 MODALITY_KINDS = ("expression", "methylation", "copy_number", "mutation")
 
@@ -73,10 +75,34 @@ class SimulationSettings:
 
 @dataclass
 class SimulatedCohort:
-    """Raw modality tables (samples x features) and the clinical table with the ground truth."""
+    """Raw modalities (AnnData, tumors x features, float32; the mutation kind as a sparse CSR matrix) and the
+    clinical table with the ground truth."""
 
-    modalities: dict[str, pd.DataFrame]
+    modalities: dict[str, ad.AnnData]
     clinical: pd.DataFrame
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One modality as a dense tumors x features table (for writing text files and for tests)."""
+        adata = self.modalities[name]
+        values = adata.X.toarray() if sparse.issparse(adata.X) else adata.X
+        return pd.DataFrame(values, index=pd.Index(adata.obs_names, name="sample"), columns=adata.var_names)
+
+
+# Rows generated at a time: bounds the float64 temporaries of a pan-cancer-size modality (10,000 x 20,000) to a
+# few hundred MB, and a demo-size cohort is one block.
+ROW_BLOCK = 2048
+
+
+def _row_blocks(n: int):
+    return [slice(start, min(start + ROW_BLOCK, n)) for start in range(0, n, ROW_BLOCK)]
+
+
+def _blockwise(latent: np.ndarray, function) -> np.ndarray:
+    """float32 ``function(latent[rows], rows)`` for each block of rows."""
+    out = np.empty(latent.shape, dtype=np.float32)
+    for rows in _row_blocks(latent.shape[0]):
+        out[rows] = function(latent[rows], rows)
+    return out
 
 
 def _subtype_proportions(n_subtypes: int) -> np.ndarray:
@@ -108,21 +134,25 @@ def _latent_matrix(
         subtype_means[blind_pair[1]] = subtype_means[blind_pair[0]]
     # Every feature loads on the nuisance programs, so they dominate the top principal components.
     loadings = rng.normal(0.0, spec.nuisance_strength, size=(nuisance.shape[1], p))
-    noise = rng.normal(0.0, spec.noise, size=(n, p))
-    return subtype_means[subtypes] + nuisance @ loadings + noise
+    latent = np.empty((n, p))
+    for rows in _row_blocks(n):
+        # Noise drawn block by block is the same stream as one (n, p) draw, without its float64 temporaries.
+        noise = rng.normal(0.0, spec.noise, size=(rows.stop - rows.start, p))
+        latent[rows] = subtype_means[subtypes[rows]] + nuisance[rows] @ loadings + noise
+    return latent
 
 
 def _expression(rng, latent: np.ndarray) -> np.ndarray:
     # Log-normal-like, TPM-scale: per-gene baseline abundance, multiplicative effects on the log scale.
     baseline = rng.normal(3.0, 1.5, size=latent.shape[1])
-    return np.expm1(np.clip(baseline + 0.8 * latent, 0.0, None)).astype(np.float32)
+    return _blockwise(latent, lambda block, _rows: np.expm1(np.clip(baseline + 0.8 * block, 0.0, None)))
 
 
 def _methylation(rng, latent: np.ndarray) -> np.ndarray:
     # Beta values in [0, 1]: a logistic link on M-value-like latents, with a bimodal baseline
     # (most CpGs are either mostly methylated or mostly unmethylated).
     baseline = np.where(rng.random(latent.shape[1]) < 0.5, -2.5, 2.5) + rng.normal(0, 0.5, latent.shape[1])
-    return (1.0 / (1.0 + np.exp(-(baseline + 0.9 * latent)))).astype(np.float32)
+    return _blockwise(latent, lambda block, _rows: 1.0 / (1.0 + np.exp(-(baseline + 0.9 * block))))
 
 
 def _copy_number(rng, latent: np.ndarray) -> np.ndarray:
@@ -138,9 +168,12 @@ def _copy_number(rng, latent: np.ndarray) -> np.ndarray:
         ],
         axis=1,
     )
-    gene_latent = 0.6 * segment_latent[:, segment_of_gene] * np.sqrt(20) + 0.6 * latent
-    calls = np.rint(np.clip(gene_latent / 1.2, -2, 2))
-    return calls.astype(np.float32)
+
+    def calls(block: np.ndarray, rows: slice) -> np.ndarray:
+        gene_latent = 0.6 * segment_latent[rows][:, segment_of_gene] * np.sqrt(20) + 0.6 * block
+        return np.rint(np.clip(gene_latent / 1.2, -2, 2))
+
+    return _blockwise(latent, calls)
 
 
 def _mutation(rng, subtypes: np.ndarray, n_subtypes: int, spec: ModalitySimulation) -> np.ndarray:
@@ -154,8 +187,11 @@ def _mutation(rng, subtypes: np.ndarray, n_subtypes: int, spec: ModalitySimulati
         rates[k, drivers] = np.clip(background[drivers] + 0.15 * spec.effect, 0.0, 0.9)
     # A per-tumor mutation burden multiplies every rate (hypermutated tumors exist).
     burden = rng.lognormal(0.0, 0.5, size=n)[:, None]
-    probabilities = np.clip(rates[subtypes] * burden, 0.0, 0.95)
-    return (rng.random((n, p)) < probabilities).astype(np.float32)
+    blocks = []
+    for rows in _row_blocks(n):
+        probabilities = np.clip(rates[subtypes[rows]] * burden[rows], 0.0, 0.95)
+        blocks.append(sparse.csr_matrix(rng.random((rows.stop - rows.start, p)) < probabilities, dtype=np.float32))
+    return sparse.vstack(blocks, format="csr")
 
 
 def _survival(rng, subtypes: np.ndarray, n_subtypes: int, risk: np.ndarray, settings: SimulationSettings):
@@ -180,7 +216,7 @@ def simulate_cohort(settings: SimulationSettings) -> SimulatedCohort:
     risk_rng = np.random.default_rng([settings.seed, 1])
     risk = risk_rng.normal(0.0, 1.0, size=n)
 
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[str, ad.AnnData] = {}
     n_continuous = 0
     for name, spec in settings.modalities.items():
         kind = name if name in MODALITY_KINDS else "expression"
@@ -198,9 +234,10 @@ def simulate_cohort(settings: SimulationSettings) -> SimulatedCohort:
             values = {"expression": _expression, "methylation": _methylation, "copy_number": _copy_number}[kind](
                 rng, latent
             )
+            del latent  # before the next modality's float64 latent is allocated
         prefix = {"expression": "GENE", "methylation": "cg", "copy_number": "CN", "mutation": "MUT"}[kind]
         features = [f"{prefix}{j:05d}" for j in range(spec.n_features)]
-        tables[name] = pd.DataFrame(values, index=pd.Index(samples, name="sample"), columns=features)
+        tables[name] = ad.AnnData(X=values, obs=pd.DataFrame(index=samples), var=pd.DataFrame(index=features))
 
     # Whole-modality absence: each affected tumor loses one modality; every tumor keeps at least one.
     modality_names = list(tables)
@@ -210,7 +247,7 @@ def simulate_cohort(settings: SimulationSettings) -> SimulatedCohort:
         lost = rng.integers(0, len(modality_names), size=n_missing)
         for modality_index, name in enumerate(modality_names):
             drop = samples[affected[lost == modality_index]]
-            tables[name] = tables[name].drop(index=drop)
+            tables[name] = tables[name][~tables[name].obs_names.isin(drop)].copy()
 
     days, events = _survival(rng, subtypes, k, risk, settings)
     clinical = pd.DataFrame(

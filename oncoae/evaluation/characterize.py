@@ -10,6 +10,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from oncoae.data.modality import dense_rows
+
 COLUMNS = ["cluster", "rank", "feature", "score", "mean_difference", "p_value", "p_adjusted", "n_in_cluster"]
 
 
@@ -25,7 +27,7 @@ def rank_cluster_features(adata: ad.AnnData, clusters: pd.Series, n_top: int = 1
     # the data as modelled, so only its errors are of interest.
     sc.settings.verbosity = 0
     shared = adata.obs_names[adata.obs_names.isin(clusters.index)]
-    data = ad.AnnData(np.asarray(adata[shared].X, dtype=np.float32), obs=pd.DataFrame(index=shared))
+    data = ad.AnnData(dense_rows(adata[shared].X), obs=pd.DataFrame(index=shared))
     data.var_names = adata.var_names
     data.obs["cluster"] = pd.Categorical(clusters.reindex(shared).astype(int).astype(str))
     sizes = data.obs["cluster"].value_counts()

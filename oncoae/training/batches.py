@@ -2,6 +2,7 @@
 
 Omics cohorts fit in memory, so a batch is one fancy-index into each modality tensor: no per-tumor
 ``__getitem__`` and no collate of single rows, which on a 2-core machine would cost more than the model.
+A sparse modality (mutations) stays a CSR matrix; only the batch's rows are made dense.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import scipy.sparse
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from oncoae.data.modality import ModalityBatchSource
+from oncoae.data.modality import ModalityBatchSource, dense_rows
 
 
 class TumorTensors(Dataset):
@@ -21,7 +23,8 @@ class TumorTensors(Dataset):
     def __init__(self, source: ModalityBatchSource) -> None:
         self.modality_names = source.modality_names
         self.values = {
-            name: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for name, v in source.values.items()
+            name: v if scipy.sparse.issparse(v) else torch.from_numpy(dense_rows(v))
+            for name, v in source.values.items()
         }
         self.presence = torch.from_numpy(source.presence)
         self.targets = {name: torch.from_numpy(np.ascontiguousarray(v)) for name, v in source.targets.items()}
@@ -31,12 +34,18 @@ class TumorTensors(Dataset):
 
     def __getitem__(self, rows: torch.Tensor) -> dict:
         batch = {
-            "inputs": {name: tensor[rows] for name, tensor in self.values.items()},
+            "inputs": {name: _rows(values, rows) for name, values in self.values.items()},
             "presence": self.presence[rows],
         }
         if self.targets:
             batch["targets"] = {name: tensor[rows] for name, tensor in self.targets.items()}
         return batch
+
+
+def _rows(values: torch.Tensor | scipy.sparse.csr_matrix, rows: torch.Tensor) -> torch.Tensor:
+    if isinstance(values, torch.Tensor):
+        return values[rows]
+    return torch.from_numpy(dense_rows(values, rows.numpy()))
 
 
 class EpochPermutationBatches(Sampler):

@@ -17,13 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import lightning.pytorch as pl
-import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
-from oncoae.data.modality import ModalityBatchSource
+from oncoae.data.modality import ModalityBatchSource, matrix_bytes
 from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
 from oncoae.training.batches import batch_loader
 from oncoae.training.task import AutoencoderTask, ObjectiveSettings
@@ -123,7 +122,8 @@ def _fingerprint(
     for source in (train, val):
         digest.update("\n".join(source.samples).encode())
         for values in (*source.values.values(), *source.targets.values()):
-            digest.update(np.ascontiguousarray(values).tobytes())
+            for part in matrix_bytes(values):
+                digest.update(part)
         digest.update(source.presence.tobytes())
     return digest.hexdigest()
 

@@ -106,10 +106,10 @@ def training_problem(
     likelihood_options: dict[str, dict] = {}
     notes = []
     for index, name in enumerate(adatas):
-        _check_kind(name, kinds[name], train.values[name], train.presence[:, index])
+        _check_kind(name, kinds[name], train.dense(name), train.presence[:, index])
         options = dict(losses.get(name, {}))
         if kinds[name] == "binary" and options.get("pos_weight") == "auto":
-            options["pos_weight"] = balanced_pos_weight(train.values[name], train.presence[:, index])
+            options["pos_weight"] = balanced_pos_weight(train.dense(name), train.presence[:, index])
             notes.append(f"{name}: pos_weight {options['pos_weight']:.2f}")
         if kinds[name] == "binary":
             likelihood_options[name] = options

@@ -37,7 +37,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
-from oncoae.data.modality import ModalityBatchSource
+from oncoae.data.modality import ModalityBatchSource, matrix_bytes
 from oncoae.training.fit import TrainingSettings, fit_autoencoder
 from oncoae.training.setup import TrainingProblem, training_problem
 from oncoae.training.task import NonFiniteLossError
@@ -110,7 +110,8 @@ def _data_digest(problem: TrainingProblem) -> str:
         digest.update("\n".join(source.samples).encode())
         for name in sorted(source.values):
             digest.update(name.encode())
-            digest.update(np.ascontiguousarray(source.values[name]).tobytes())
+            for part in matrix_bytes(source.values[name]):
+                digest.update(part)
         for name in sorted(source.targets):
             digest.update(name.encode())
             digest.update(np.ascontiguousarray(source.targets[name]).tobytes())
@@ -190,7 +191,7 @@ def val_concordance(network: torch.nn.Module, val: ModalityBatchSource) -> float
     try:
         with torch.no_grad():
             device = next(network.parameters()).device
-            inputs = {name: torch.from_numpy(values).to(device) for name, values in val.values.items()}
+            inputs = {name: torch.from_numpy(val.dense(name)).to(device) for name in val.modality_names}
             output = network(inputs, torch.from_numpy(val.presence).to(device))
             risk = output.risk.detach().cpu().numpy().reshape(-1)
     finally:
