@@ -14,6 +14,7 @@ from oncoae.models.likelihoods import (
     masked_reconstruction_loss,
 )
 from oncoae.models.networks import ArchitectureError, ArchitectureSpec, MultiModalAutoencoder
+from oncoae.training.task import AutoencoderTask, reconstruction_weights
 
 MODALITIES = {"rna": (7, "continuous"), "mut": (5, "binary")}
 
@@ -113,6 +114,24 @@ def test_losses_are_per_feature_means_so_width_does_not_dominate():
     reconstructions = {"wide": torch.ones(1, 2000), "narrow": torch.ones(1, 20)}
     terms = masked_reconstruction_loss(likelihoods, reconstructions, targets, torch.ones(1, 2, dtype=torch.bool))
     assert terms.per_modality["wide"].item() == terms.per_modality["narrow"].item() == 1.0
+
+
+def test_by_default_every_feature_weighs_the_same_across_modalities():
+    spec = ArchitectureSpec({"rna": (1000, "continuous"), "mut": (250, "binary")}, hidden_sizes=[8], latent_dim=2)
+    assert reconstruction_weights(spec) == {"rna": 1.0, "mut": 0.25}
+    assert reconstruction_weights(spec, "equal") == {"rna": 1.0, "mut": 1.0}
+    assert reconstruction_weights(spec, "features", {"mut": 2.0}) == {"rna": 1.0, "mut": 0.5}
+    # The task's loss is the weighted sum of per-feature means: a sum over all features over the widest width.
+    task = AutoencoderTask(spec.to_dict())
+    targets = {"rna": torch.zeros(4, 1000), "mut": torch.zeros(4, 250)}
+    terms = masked_reconstruction_loss(
+        task.network.likelihoods,
+        {"rna": torch.ones(4, 1000), "mut": torch.zeros(4, 250)},
+        targets,
+        torch.ones(4, 2, dtype=torch.bool),
+        task.loss_weights,
+    )
+    assert terms.total.item() == pytest.approx(1.0 + 0.25 * terms.per_modality["mut"].item())
 
 
 def test_beta_and_negative_binomial_match_torch_distributions():

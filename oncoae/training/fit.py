@@ -54,6 +54,7 @@ class TrainingSettings:
     modality_dropout: float = 0.2
     deterministic: bool = True
     modality_weights: dict[str, float] = field(default_factory=dict)
+    modality_weighting: str = "features"
     progress_bar: bool | None = None
     checkpoint_every_n_epochs: int = 10
     early_stopping_monitor: str = "val_loss"
@@ -202,6 +203,7 @@ def fit_autoencoder(
         fused_optimizer=settings.fused_optimizer,
         modality_dropout=settings.modality_dropout,
         objective=asdict(objective),
+        modality_weighting=settings.modality_weighting,
     )
     # The parameter layout joins the fingerprint: a checkpoint written by another version of the network code
     # (same config, different modules) is started afresh instead of failing to load.

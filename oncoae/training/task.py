@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import lightning.pytorch as pl
@@ -33,6 +34,29 @@ class ObjectiveSettings:
     classification_weight: float = 0.0
 
 
+MODALITY_WEIGHTINGS = ("features", "equal")
+
+
+def reconstruction_weights(
+    spec: ArchitectureSpec, weighting: str = "features", modality_weights: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """Each modality's weight on its per-feature mean reconstruction loss.
+
+    ``features``: in proportion to its number of features (the widest modality weighs 1), so every feature counts
+    the same, as in one autoencoder or PCA on the concatenated features; a 250-gene mutation panel then does not
+    weigh as much as 1,000 methylation probes. ``equal``: 1 per modality. ``modality_weights`` multiply either.
+    """
+    if weighting not in MODALITY_WEIGHTINGS:
+        raise ValueError(f"unknown modality_weighting {weighting!r}; expected one of {MODALITY_WEIGHTINGS}")
+    widths = {name: n for name, (n, _kind) in spec.modalities.items()}
+    widest = max(widths.values())
+    extra = modality_weights or {}
+    return {
+        name: (width / widest if weighting == "features" else 1.0) * float(extra.get(name, 1.0))
+        for name, width in widths.items()
+    }
+
+
 class AutoencoderTask(pl.LightningModule):
     """Trains a ``MultiModalAutoencoder`` on reconstruction of the modalities each tumor has (plus heads)."""
 
@@ -45,6 +69,7 @@ class AutoencoderTask(pl.LightningModule):
         fused_optimizer: bool = True,
         modality_dropout: float = 0.0,
         objective: dict | None = None,
+        modality_weighting: str = "features",
     ) -> None:
         super().__init__()
         # Plain dicts only, so checkpoints stay loadable with torch.load(weights_only=True).
@@ -52,10 +77,13 @@ class AutoencoderTask(pl.LightningModule):
         self.spec = ArchitectureSpec.from_dict(architecture)
         self.network = MultiModalAutoencoder(self.spec)
         self.objective = ObjectiveSettings(**(objective or {}))
-        # Reconstruction terms are per-feature means; dividing the KL (a sum over latent dimensions) by the mean
-        # modality width puts both on the per-feature scale, so beta = 1 is the usual evidence lower bound of a
-        # unit-variance Gaussian decoder, whatever the number of features.
-        self.kl_scale = 1.0 / (sum(n for n, _kind in self.spec.modalities.values()) / len(self.spec.modalities))
+        self.loss_weights = reconstruction_weights(self.spec, modality_weighting, modality_weights)
+        # Reconstruction terms are per-feature means; dividing the KL (a sum over latent dimensions) by the width
+        # that makes the weighted reconstruction a per-feature figure puts both on one scale, so beta = 1 is the
+        # usual evidence lower bound of a unit-variance Gaussian decoder, whatever the number of features.
+        widths = [n for n, _kind in self.spec.modalities.values()]
+        per_feature_width = max(widths) if modality_weighting == "features" else sum(widths) / len(widths)
+        self.kl_scale = 1.0 / per_feature_width
 
     def forward(self, inputs, presence):
         return self.network(inputs, presence)
@@ -105,7 +133,7 @@ class AutoencoderTask(pl.LightningModule):
             output.reconstructions,
             batch["inputs"],
             batch["presence"],
-            self.hparams.modality_weights,
+            self.loss_weights,
         )
         total = terms.reconstruction
         targets = batch.get("targets", {})
