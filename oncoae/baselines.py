@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 TRANSFORM_BLOCK = 2048
+EXACT_SVD_MAX_DIM = 2000
 
 
 @dataclass
@@ -65,7 +66,12 @@ class BaselineExtractor:
         matrix = concatenate_with_imputation(train, self.means_)
         n_components = min(self.settings.n_components, matrix.shape[0] - 1, matrix.shape[1])
         if self.family == "pca":
-            self.estimator_ = PCA(n_components=n_components, svd_solver="full").fit(matrix)
+            # Exact SVD while it is cheap; beyond, randomized SVD (seeded), whose memory is O(n x components)
+            # rather than the full SVD's O(min(n, p)^2) workspace (2 GB at 6,000 x 14,000).
+            exact = min(matrix.shape) <= EXACT_SVD_MAX_DIM
+            self.estimator_ = PCA(
+                n_components=n_components, svd_solver="full" if exact else "randomized", random_state=self.seed
+            ).fit(matrix)
         else:
             if matrix.shape[0] > self.settings.max_train_samples:
                 rows = np.random.default_rng(self.seed).choice(

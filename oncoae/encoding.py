@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anndata as ad
 import numpy as np
 import pandas as pd
 import torch
@@ -59,21 +60,35 @@ class HeldOutEncoder:
     def modality_names(self) -> list[str]:
         return self.network.modality_names
 
-    def encode(self, raw_tables: Mapping[str, pd.DataFrame], batch_size: int = 4096) -> Encoding:
-        """Latents for every tumor present in at least one of ``raw_tables`` (tumors x features, raw values).
+    def normalize(self, raw: Mapping[str, pd.DataFrame | ad.AnnData]) -> dict[str, ad.AnnData]:
+        """Each modality through its training-fitted normalizer, one modality at a time.
 
-        Modalities the model knows but the input lacks count as absent for every tumor.
+        ``raw`` values are tumors x features tables or AnnData (sparse kept sparse; a backed AnnData is read only
+        when its turn comes, so a large cohort never has every raw modality in memory at once). Modalities the
+        model knows but ``raw`` lacks count as absent for every tumor.
         """
-        unknown = sorted(set(raw_tables) - set(self.modality_names))
+        unknown = sorted(set(raw) - set(self.modality_names))
         if unknown:
             raise EncodingError(f"the model has no modality named {unknown}; it knows {self.modality_names}")
         normalized = {}
         for name in self.modality_names:
-            if name in raw_tables:
-                normalized[name] = table_to_anndata(self.normalizers[name].transform(raw_tables[name]))
+            normalizer = self.normalizers[name]
+            data = raw.get(name)
+            if data is None:
+                empty = pd.DataFrame(np.zeros((0, len(normalizer.features_)), np.float32), columns=normalizer.features_)
+                normalized[name] = table_to_anndata(empty)
+            elif isinstance(data, ad.AnnData):
+                normalized[name] = normalizer.transform_anndata(data.to_memory() if data.isbacked else data)
             else:
-                n_features = len(self.normalizers[name].features_)
-                normalized[name] = table_to_anndata(pd.DataFrame(np.zeros((0, n_features), np.float32)))
+                normalized[name] = table_to_anndata(normalizer.transform(data))
+        return normalized
+
+    def encode(self, raw_tables: Mapping[str, pd.DataFrame | ad.AnnData], batch_size: int = 4096) -> Encoding:
+        """Latents for every tumor present in at least one of ``raw_tables`` (raw values; see ``normalize``)."""
+        return self.encode_normalized(self.normalize(raw_tables), batch_size)
+
+    def encode_normalized(self, normalized: Mapping[str, ad.AnnData], batch_size: int = 4096) -> Encoding:
+        """Latents of tumors already normalized by ``normalize`` (e.g. once for the models of several seeds)."""
         samples = sorted({s for adata in normalized.values() for s in adata.obs_names})
         if not samples:
             raise EncodingError("no tumor to encode: every input table is empty")
@@ -121,11 +136,18 @@ class HeldOutEncoder:
         latent[~masked.any(axis=1)] = np.nan
         return latent
 
-    def encode_to_anndata(self, raw_tables: Mapping[str, pd.DataFrame], obs: pd.DataFrame, uns: dict | None = None):
+    def encode_to_anndata(
+        self,
+        raw_tables: Mapping[str, pd.DataFrame | ad.AnnData] | None,
+        obs: pd.DataFrame,
+        uns: dict | None = None,
+        normalized: Mapping[str, ad.AnnData] | None = None,
+    ):
         """``encode`` as the workflow stores it: an AnnData with the latent in ``obsm["X_latent"]`` and, in obs,
         ``obs``'s columns, ``has_<modality>``, ``reconstruction_error_<modality>`` and ``risk_score`` (Cox head);
-        multi-modal models add ``obsm["X_latent_without_<modality>"]`` for leave-one-modality-out evaluation."""
-        encoding = self.encode(raw_tables)
+        multi-modal models add ``obsm["X_latent_without_<modality>"]`` for leave-one-modality-out evaluation.
+        Pass ``normalized`` (from ``normalize``) instead of ``raw_tables`` to reuse one normalization."""
+        encoding = self.encode_normalized(normalized) if normalized is not None else self.encode(raw_tables)
         obs = obs.reindex(encoding.samples).join(encoding.reconstruction_error.add_prefix("reconstruction_error_"))
         if encoding.risk is not None:
             obs["risk_score"] = encoding.risk
