@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from oncoae.evaluation.assess import CONTRIBUTION_COLUMNS
 from oncoae.report.html import best_models, comparison_table
 from oncoae.report.tables import contribution_table, largest_contributors, survival_table
 
@@ -61,17 +62,7 @@ def test_contributions_rank_modalities_by_their_drop():
             for seed in range(2)
             for modality, drop in [("expression", 0.3), ("methylation", 0.1), ("mutation", -0.01)]
         ],
-        columns=[
-            "model",
-            "seed",
-            "modality",
-            "metric",
-            "label",
-            "with_modality",
-            "without_modality",
-            "drop",
-            "n_tumors",
-        ],
+        columns=CONTRIBUTION_COLUMNS,
     )
     assert largest_contributors(contributions).to_dict() == {"ae_multimodal": "expression"}
     table = contribution_table(contributions)

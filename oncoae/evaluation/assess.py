@@ -25,6 +25,18 @@ from oncoae.evaluation.survival import (
 )
 
 SUMMARY_COLUMNS = ["model", "seed", "metric", "label", "value"]
+# Leave-one-modality-out: a metric with and without each modality (masked through the presence mask).
+CONTRIBUTION_COLUMNS = [
+    "model",
+    "seed",
+    "modality",
+    "metric",
+    "label",
+    "with_modality",
+    "without_modality",
+    "drop",
+    "n_tumors",
+]
 WITHOUT_PREFIX = "X_latent_without_"
 
 
@@ -317,20 +329,7 @@ def evaluate_model(
             enrichment_tables.append(enrichment.assign(model=model, seed=seed))
     return ModelEvaluation(
         metrics=pd.DataFrame(metric_rows, columns=SUMMARY_COLUMNS),
-        contributions=pd.DataFrame(
-            contribution_rows,
-            columns=[
-                "model",
-                "seed",
-                "modality",
-                "metric",
-                "label",
-                "with_modality",
-                "without_modality",
-                "drop",
-                "n_tumors",
-            ],
-        ),
+        contributions=pd.DataFrame(contribution_rows, columns=CONTRIBUTION_COLUMNS),
         leiden=pd.DataFrame(leiden_rows, columns=["model", "seed", "resolution", "n_clusters", "label", "ari", "nmi"]),
         enrichment=pd.concat(enrichment_tables, ignore_index=True)
         if enrichment_tables
