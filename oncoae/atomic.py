@@ -7,15 +7,33 @@ interrupted step never leaves a file that Snakemake (or a person) could take for
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
+def current_umask() -> int:
+    """The process umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def give_umask_permissions(path: Path) -> None:
+    """The permissions ``open()`` or ``mkdir`` would have given: mkstemp creates files 0600, readable by the
+    owner alone, which would make every result private whatever the user's umask says."""
+    mode = 0o777 if path.is_dir() else 0o666
+    path.chmod(mode & ~current_umask())
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds, else delete it."""
+    """Yield a temporary path next to ``path``; rename it to ``path`` if the block succeeds, else delete it.
+
+    The renamed output has the permissions the umask gives any new file (or folder, if the block made one).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".part{target.suffix}", dir=target.parent)
@@ -23,9 +41,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     temporary_path = Path(temporary)
     try:
         yield temporary_path
+        give_umask_permissions(temporary_path)
         os.replace(temporary_path, target)
     finally:
-        if temporary_path.exists():
+        if temporary_path.is_dir() and not temporary_path.is_symlink():
+            shutil.rmtree(temporary_path)
+        elif temporary_path.exists() or temporary_path.is_symlink():
             temporary_path.unlink()
 
 
