@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA, KernelPCA
@@ -97,3 +98,27 @@ class BaselineExtractor:
             matrix = concatenate_with_imputation(source, self.means_, rows)
             blocks.append(self.estimator_.transform(matrix).astype(np.float32))
         return np.concatenate(blocks) if blocks else np.zeros((0, self.estimator_.n_components), np.float32)
+
+    @property
+    def modality_names(self) -> list[str]:
+        """The modalities in the order the extractor concatenates them (the order it was fitted on)."""
+        return list(self.means_)
+
+    def save(self, path: str | Path) -> None:
+        """The fitted extractor (scikit-learn estimator, block means, settings) as a joblib file, so
+        ``python -m oncoae encode`` can apply it to new tumors. joblib files are pickles: load only a run's own."""
+        import joblib
+
+        from oncoae.atomic import atomic_path
+
+        with atomic_path(path) as temporary:
+            joblib.dump(self, temporary)
+
+    @classmethod
+    def load(cls, path: str | Path) -> BaselineExtractor:
+        import joblib
+
+        extractor = joblib.load(path)
+        if not isinstance(extractor, cls):
+            raise TypeError(f"{path}: not a fitted oncoae baseline")
+        return extractor

@@ -5,7 +5,9 @@ rule fit_baseline:
     input:
         adatas=normalized_inputs,
     output:
-        f"{OUT}/latent/{{baseline}}/baseline.h5ad",
+        latent=f"{OUT}/latent/{{baseline}}/baseline.h5ad",
+        # The fitted extractor, for `python -m oncoae encode --model <baseline>` on new tumors.
+        model=f"{OUT}/models/{{baseline}}/baseline.joblib",
     params:
         modalities=lambda wildcards: modalities_of(wildcards.baseline),
         family=lambda wildcards: MODELS[wildcards.baseline].family,

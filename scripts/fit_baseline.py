@@ -1,4 +1,4 @@
-"""Normalized modalities -> PCA or kernel PCA fitted on training tumors -> latents of every tumor."""
+"""Normalized modalities -> PCA or kernel PCA fitted on training tumors -> latents of every tumor (+ the model)."""
 
 from oncoae.steplog import step_logging
 
@@ -30,4 +30,5 @@ with step_logging(snakemake.log[0]) as log:
         uns={"model": snakemake.wildcards.baseline, "n_fit_samples": extractor.n_fit_samples_},
     )
     log.info("%s fitted on %d training tumors; %d components", params.family, extractor.n_fit_samples_, latent.shape[1])
-    write_h5ad(adata, snakemake.output[0])
+    write_h5ad(adata, snakemake.output.latent)
+    extractor.save(snakemake.output.model)  # applied to new tumors by `python -m oncoae encode`
