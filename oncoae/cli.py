@@ -1,9 +1,10 @@
 """``python -m oncoae``: commands that work on a finished run.
 
 ``encode`` embeds tumors that arrive after training (a new cohort, a validation set) with a trained model of a
-run: the run's normalizers (fitted on its training tumors) and checkpoint, through the same code path as the
-workflow's held-out encoding, so the held-out latents of the run are reproduced exactly. With
-``--assign-clusters`` the tumors also get the run's k-means clusters (centroids fitted on training tumors).
+run (an autoencoder, or a PCA / kernel PCA baseline): the run's normalizers (fitted on its training tumors) and
+model, through the same code path as the workflow's held-out encoding, so the held-out latents of the run are
+reproduced exactly. With ``--assign-clusters`` the tumors also get the run's k-means clusters (centroids fitted on
+training tumors).
 """
 
 from __future__ import annotations
@@ -19,6 +20,22 @@ log = logging.getLogger("oncoae")
 
 class CommandError(ValueError):
     pass
+
+
+OUTPUT_SUFFIXES = (".h5ad", ".tsv")
+ORIENTATIONS = ("samples_x_features", "features_x_samples")
+
+
+def package_version() -> str:
+    """The installed distribution's version, or the source tree's when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from oncoae import __version__
+
+    try:
+        return version("oncoae")
+    except PackageNotFoundError:
+        return __version__
 
 
 def _parse_inputs(items: Sequence[str], orientation: str) -> dict[str, dict]:
@@ -80,16 +97,39 @@ def _read_inputs(specs: dict[str, dict]):
         else:
             tables[name] = read_modality_file(spec["path"], spec["orientation"])
     if clinical is None:
-        samples = sorted({s for table in tables.values() for s in table.index})
-        clinical = pd.DataFrame(index=pd.Index(samples, dtype=str))
+        clinical = pd.DataFrame(index=pd.Index(input_order(tables), dtype=str))
     return tables, clinical
 
 
-def _model_paths(run: Path, model: str, seed: int | None) -> tuple[Path, int]:
+def input_order(tables) -> list[str]:
+    """Every tumor of the input tables, in the order they first appear (modalities in the order given)."""
+    seen: dict[str, None] = {}
+    for table in tables.values():
+        seen.update(dict.fromkeys(str(sample) for sample in table.index))
+    return list(seen)
+
+
+def _transposed_hints(specs: dict[str, dict], from_config: bool) -> dict[str, str]:
+    """What to change for a modality that looks transposed: the other orientation, where it is set."""
+    hints = {}
+    for name, spec in specs.items():
+        if spec.get("format") == "maf" or str(spec["path"]).endswith(".h5ad"):
+            continue
+        other = ORIENTATIONS[1 - ORIENTATIONS.index(spec["orientation"])]
+        where = f"modalities.{name}.orientation: {other} in the input YAML" if from_config else f"--orientation {other}"
+        hints[name] = f" (read as {spec['orientation']}; try {where})"
+    return hints
+
+
+def _model_paths(run: Path, model: str, seed: int | None) -> tuple[Path, int | None]:
+    """An autoencoder's checkpoint and seed, or a baseline's fitted extractor (``models/<m>/baseline.joblib``)
+    and the seed asked for (baselines are deterministic; the seed only picks the k-means run of the clusters)."""
     model_dir = run / "models" / model
     if not model_dir.is_dir():
         known = sorted(p.name for p in (run / "models").glob("*")) if (run / "models").is_dir() else []
         raise CommandError(f"{run}: no trained model {model!r} (models here: {known or 'none'})")
+    if (model_dir / "baseline.joblib").exists():
+        return model_dir / "baseline.joblib", seed
     seeds = sorted(int(p.name.removeprefix("seed")) for p in model_dir.glob("seed*") if (p / "model.pt").exists())
     if seed is None:
         if not seeds:
@@ -101,56 +141,128 @@ def _model_paths(run: Path, model: str, seed: int | None) -> tuple[Path, int]:
     return path, seed
 
 
+def _clusters_of(run: Path, model: str, group: str, seed: int | None, latent):
+    """The run's k-means cluster of each tumor (nearest centroid fitted on training tumors), as a categorical
+    over all k clusters; ``seed`` None (a baseline without --seed) takes the lowest seed of the centroids."""
+    import pandas as pd
+
+    from oncoae.evaluation.clustering import assign_to_centroids, read_centroids
+
+    path = run / "clusters" / f"{group}.centroids.tsv"
+    if not path.exists():
+        raise CommandError(f"{run}: no k-means centroids ({path}); run the workflow's clustering first")
+    if seed is None:
+        seeds = pd.read_csv(path, sep="\t", usecols=["model", "seed"]).query("model == @model")["seed"]
+        if seeds.empty:
+            raise CommandError(f"{path}: no centroids for model {model!r}")
+        seed = int(seeds.min())
+    try:
+        centroids = read_centroids(path, model, seed)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    labels = assign_to_centroids(latent, centroids)
+    return pd.Categorical(labels, categories=range(len(centroids))), seed
+
+
+def write_latent(adata, out: Path) -> None:
+    """The encoded tumors as .h5ad, or as a TSV: sample, latent_1..latent_d, then the obs columns."""
+    from oncoae.atomic import write_h5ad, write_table
+
+    if out.suffix == ".h5ad":
+        write_h5ad(adata, out)
+        return
+    import pandas as pd
+
+    latent = adata.obsm["X_latent"]
+    table = pd.DataFrame(latent, index=adata.obs_names, columns=[f"latent_{i + 1}" for i in range(latent.shape[1])])
+    table = table.join(adata.obs)
+    table.index.name = "sample"
+    write_table(table, out, index=True)
+
+
 def encode_command(args: argparse.Namespace) -> int:
     run = Path(args.run)
+    out = Path(args.out)
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise CommandError(
+            f"--out {out}: write .h5ad (AnnData, latent in obsm['X_latent']) or .tsv (latent and obs as a table)"
+        )
     model_path, seed = _model_paths(run, args.model, args.seed)
+    from_config = len(args.input) == 1 and "=" not in args.input[0]
     specs = _parse_inputs(args.input, args.orientation)
 
-    from oncoae.atomic import write_h5ad
-    from oncoae.encoding import HeldOutEncoder
-    from oncoae.models.checkpoint import load_model
+    from oncoae.encoding import BaselineEncoder, HeldOutEncoder
 
-    network, _extra = load_model(model_path)
-    normalizer_paths = {name: run / "normalized" / f"{name}.normalizer.npz" for name in network.modality_names}
+    is_baseline = model_path.suffix == ".joblib"
+    if is_baseline:
+        from oncoae.baselines import BaselineExtractor
+
+        modality_names = BaselineExtractor.load(model_path).modality_names
+    else:
+        from oncoae.models.checkpoint import load_model
+
+        network, _extra = load_model(model_path)
+        modality_names = network.modality_names
+    normalizer_paths = {name: run / "normalized" / f"{name}.normalizer.npz" for name in modality_names}
     for name, path in normalizer_paths.items():
         if not path.exists():
             raise CommandError(f"{run}: the normalizer of modality {name!r} is missing ({path})")
+    sources = {name: str(spec["path"]) for name, spec in specs.items() if name != "__clinical__"}
+    hints = _transposed_hints({name: specs[name] for name in sources}, from_config)
     tables, clinical = _read_inputs(specs)
-    encoder = HeldOutEncoder.from_files(model_path, normalizer_paths)
-    adata = encoder.encode_to_anndata(tables, clinical, uns={"model": args.model, "seed": seed, "run": str(run)})
+    encoder = (BaselineEncoder if is_baseline else HeldOutEncoder).from_files(model_path, normalizer_paths)
+    encoder.check_inputs(tables, sources=sources, transposed_hint=hints)
+    uns = {"model": args.model, "run": str(run)}
+    if seed is not None:
+        uns["seed"] = seed
+    adata = encoder.encode_to_anndata(tables, clinical, uns=uns, samples=input_order(tables))
     if args.assign_clusters:
-        from oncoae.evaluation.clustering import assign_to_centroids, read_centroids
-
-        centroids_path = run / "clusters" / "autoencoders.centroids.tsv"
-        centroids = read_centroids(centroids_path, args.model, seed)
-        adata.obs["cluster"] = assign_to_centroids(adata.obsm["X_latent"], centroids)
-    write_h5ad(adata, args.out)
+        adata.obs["cluster"], cluster_seed = _clusters_of(
+            run, args.model, "baselines" if is_baseline else "autoencoders", seed, adata.obsm["X_latent"]
+        )
+        adata.uns["cluster_seed"] = cluster_seed
+    write_latent(adata, out)
     n_missing = {name: int((~adata.obs[f"has_{name}"].astype(bool)).sum()) for name in encoder.modality_names}
     log.info(
-        "encoded %d tumors with %s (seed %d) into %s; tumors lacking each modality: %s",
+        "encoded %d tumors with %s%s into %s; tumors lacking each modality: %s",
         adata.n_obs,
         args.model,
-        seed,
-        args.out,
+        "" if seed is None else f" (seed {seed})",
+        out,
         n_missing,
     )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m oncoae", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    from oncoae.encoding import MIN_FEATURE_OVERLAP
+
+    parser = argparse.ArgumentParser(
+        prog="python -m oncoae", description="Commands that work on a finished oncoae run."
+    )
+    parser.add_argument("--version", action="version", version=f"oncoae {package_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
     encode = commands.add_parser(
         "encode",
-        help="embed new tumors with a trained model of a run",
+        help="embed new tumors with a trained model of a run (autoencoder or PCA / kernel PCA baseline)",
         description=(
-            "Embed new tumors with a run's trained autoencoder and normalizers. Missing features are imputed with "
-            "the training mean and extra features dropped (both logged); a tumor needs at least one modality."
+            "Embed new tumors with a run's trained autoencoder or baseline and its normalizers. Missing features "
+            "are imputed with the training mean and extra features dropped (both logged); an input modality must "
+            f"hold at least {MIN_FEATURE_OVERLAP:.0%} of the model's features of that modality and have tumors as "
+            "rows, else the command stops; a modality left out is absent for every tumor. Tumors keep the order of "
+            "the input."
         ),
     )
     encode.add_argument("--run", required=True, help="the run folder, results/<dataset>")
-    encode.add_argument("--model", required=True, help="an autoencoder of the run, e.g. ae_multimodal")
-    encode.add_argument("--seed", type=int, default=None, help="which seed's model (default: the lowest)")
+    encode.add_argument(
+        "--model", required=True, help="a model of the run: an autoencoder (ae_multimodal) or a baseline (pca_concat)"
+    )
+    encode.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="which seed's model (default: the lowest); for a baseline, which seed's k-means clusters",
+    )
     encode.add_argument(
         "--input",
         required=True,
@@ -161,12 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     encode.add_argument(
         "--orientation",
-        choices=["samples_x_features", "features_x_samples"],
+        choices=list(ORIENTATIONS),
         default="samples_x_features",
         help="layout of MODALITY=PATH text files",
     )
-    encode.add_argument("--out", required=True, help="the latent AnnData to write (.h5ad)")
-    encode.add_argument("--assign-clusters", action="store_true", help="add the run's k-means cluster of each tumor")
+    encode.add_argument(
+        "--out",
+        required=True,
+        help="where to write: .h5ad (AnnData, latent in obsm['X_latent']) or .tsv (sample, latent_1.., obs columns)",
+    )
+    encode.add_argument(
+        "--assign-clusters", action="store_true", help="add the run's k-means cluster of each tumor (categorical)"
+    )
     encode.set_defaults(handler=encode_command)
     return parser
 

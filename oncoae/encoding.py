@@ -1,12 +1,14 @@
-"""Encoding tumors with a trained autoencoder: the held-out step of the workflow and the ``encode`` command.
+"""Encoding tumors with a trained model: the held-out step of the workflow and the ``encode`` command.
 
 Both paths start from raw modality tables and apply the normalizers fitted on training tumors, so a cohort that
-arrives after training is embedded exactly as the held-out tumors were.
+arrives after training is embedded exactly as the held-out tumors were. Autoencoders go through
+``HeldOutEncoder``, the PCA / kernel PCA baselines through ``BaselineEncoder``; both check each input modality
+against the features the model was trained on before anything is filled in (``check_input_features``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from oncoae.baselines import BaselineExtractor
 from oncoae.data.modality import assemble_modalities, dense_rows, latent_anndata, table_to_anndata
 from oncoae.data.normalize import ModalityNormalizer
 from oncoae.models.checkpoint import load_model
@@ -23,6 +26,118 @@ from oncoae.models.networks import MultiModalAutoencoder
 
 class EncodingError(ValueError):
     pass
+
+
+# An input modality must hold at least this share of the features the model was trained on for that modality.
+# Missing features are filled with the training mean: a few are harmless, but once most of a model's input is
+# training means the latent describes the training average rather than the tumor, and that nearly always means a
+# wrong file, another platform or another ID space (Ensembl vs symbols) rather than a real cohort. Half is where
+# the measured features still outnumber the filled ones. A modality left out of the input altogether is absent
+# for every tumor (has_<modality> False); one given with an overlap below this share (zero included) is an error,
+# never a modality "present" with nothing but training means.
+MIN_FEATURE_OVERLAP = 0.5
+
+
+def check_input_features(
+    modality: str,
+    samples: Sequence[str],
+    features: Sequence[str],
+    model_features: Sequence[str],
+    source: str | None = None,
+    transposed_hint: str = "",
+) -> None:
+    """Raise ``EncodingError`` (one line, naming ``source`` or the modality) when an input modality looks
+    transposed (more of its sample names than of its feature names are model features) or shares fewer than
+    ``MIN_FEATURE_OVERLAP`` of the model's features."""
+    model = pd.Index(np.asarray(model_features).astype(str))
+    n_model = len(model)
+    if n_model == 0 or len(samples) == 0:
+        return
+    where = f"{source}: modality {modality!r}" if source else f"modality {modality!r}"
+    n_feature_hits = int(model.isin(pd.Index(np.asarray(features).astype(str))).sum())
+    sample_hits = model[model.isin(pd.Index(np.asarray(samples).astype(str)))]
+    if len(sample_hits) > n_feature_hits:
+        raise EncodingError(
+            f"{where} looks transposed: {len(sample_hits)} of its sample names are features of the model "
+            f"(first: {', '.join(sample_hits[:3])}) and {n_feature_hits} of its feature names are; "
+            f"tumors must be rows{transposed_hint}"
+        )
+    share = n_feature_hits / n_model
+    if share < MIN_FEATURE_OVERLAP:
+        raise EncodingError(
+            f"{where} shares {n_feature_hits} of the model's {n_model} features ({share:.0%}), fewer than the "
+            f"{MIN_FEATURE_OVERLAP:.0%} an input modality needs (MIN_FEATURE_OVERLAP); is it this modality, "
+            "with the feature IDs the run was trained on?"
+        )
+
+
+def _names(data: pd.DataFrame | ad.AnnData) -> tuple[pd.Index, pd.Index]:
+    """(sample names, feature names) of a table or an AnnData (backed ones included: nothing is read)."""
+    if isinstance(data, ad.AnnData):
+        return data.obs_names, data.var_names
+    return data.index, data.columns
+
+
+def tumor_order(normalized: Mapping[str, ad.AnnData], samples: Sequence[str] | None = None) -> list[str]:
+    """The tumors to encode: those of ``samples`` that some modality has, in that order, or by default every
+    tumor of ``normalized``, sorted (the order of the workflow's latents)."""
+    present = {s for adata in normalized.values() for s in adata.obs_names}
+    if samples is None:
+        return sorted(present)
+    return [s for s in dict.fromkeys(samples) if s in present]
+
+
+class _Normalizing:
+    """What both encoders share: the training-fitted normalizers of the model's modalities."""
+
+    normalizers: dict[str, ModalityNormalizer]
+
+    @property
+    def modality_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def check_inputs(
+        self,
+        raw: Mapping[str, pd.DataFrame | ad.AnnData],
+        sources: Mapping[str, str] | None = None,
+        transposed_hint: Mapping[str, str] | None = None,
+    ) -> None:
+        """``check_input_features`` for every modality of ``raw``; ``sources`` names each modality's file."""
+        unknown = sorted(set(raw) - set(self.modality_names))
+        if unknown:
+            raise EncodingError(f"the model has no modality named {unknown}; it knows {self.modality_names}")
+        for name, data in raw.items():
+            samples, features = _names(data)
+            check_input_features(
+                name,
+                samples,
+                features,
+                self.normalizers[name].features_,
+                source=(sources or {}).get(name),
+                transposed_hint=(transposed_hint or {}).get(name, ""),
+            )
+
+    def normalize(self, raw: Mapping[str, pd.DataFrame | ad.AnnData]) -> dict[str, ad.AnnData]:
+        """Each modality through its training-fitted normalizer, one modality at a time.
+
+        ``raw`` values are tumors x features tables or AnnData (sparse kept sparse; a backed AnnData is read only
+        when its turn comes, so a large cohort never has every raw modality in memory at once). Modalities the
+        model knows but ``raw`` lacks count as absent for every tumor; a modality of ``raw`` must pass
+        ``check_input_features``.
+        """
+        self.check_inputs(raw)
+        normalized = {}
+        for name in self.modality_names:
+            normalizer = self.normalizers[name]
+            data = raw.get(name)
+            if data is None:
+                empty = pd.DataFrame(np.zeros((0, len(normalizer.features_)), np.float32), columns=normalizer.features_)
+                normalized[name] = table_to_anndata(empty)
+            elif isinstance(data, ad.AnnData):
+                normalized[name] = normalizer.transform_anndata(data.to_memory() if data.isbacked else data)
+            else:
+                normalized[name] = table_to_anndata(normalizer.transform(data))
+        return normalized
 
 
 @dataclass
@@ -40,7 +155,7 @@ class Encoding:
     latent_without: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-class HeldOutEncoder:
+class HeldOutEncoder(_Normalizing):
     """A trained network plus the normalizers of its modalities."""
 
     def __init__(self, network: MultiModalAutoencoder, normalizers: Mapping[str, ModalityNormalizer]) -> None:
@@ -60,36 +175,21 @@ class HeldOutEncoder:
     def modality_names(self) -> list[str]:
         return self.network.modality_names
 
-    def normalize(self, raw: Mapping[str, pd.DataFrame | ad.AnnData]) -> dict[str, ad.AnnData]:
-        """Each modality through its training-fitted normalizer, one modality at a time.
+    def encode(
+        self,
+        raw_tables: Mapping[str, pd.DataFrame | ad.AnnData],
+        batch_size: int = 4096,
+        samples: Sequence[str] | None = None,
+    ) -> Encoding:
+        """Latents for every tumor present in at least one of ``raw_tables`` (raw values; see ``normalize``), in
+        the order of ``samples`` (default: sorted)."""
+        return self.encode_normalized(self.normalize(raw_tables), batch_size, samples)
 
-        ``raw`` values are tumors x features tables or AnnData (sparse kept sparse; a backed AnnData is read only
-        when its turn comes, so a large cohort never has every raw modality in memory at once). Modalities the
-        model knows but ``raw`` lacks count as absent for every tumor.
-        """
-        unknown = sorted(set(raw) - set(self.modality_names))
-        if unknown:
-            raise EncodingError(f"the model has no modality named {unknown}; it knows {self.modality_names}")
-        normalized = {}
-        for name in self.modality_names:
-            normalizer = self.normalizers[name]
-            data = raw.get(name)
-            if data is None:
-                empty = pd.DataFrame(np.zeros((0, len(normalizer.features_)), np.float32), columns=normalizer.features_)
-                normalized[name] = table_to_anndata(empty)
-            elif isinstance(data, ad.AnnData):
-                normalized[name] = normalizer.transform_anndata(data.to_memory() if data.isbacked else data)
-            else:
-                normalized[name] = table_to_anndata(normalizer.transform(data))
-        return normalized
-
-    def encode(self, raw_tables: Mapping[str, pd.DataFrame | ad.AnnData], batch_size: int = 4096) -> Encoding:
-        """Latents for every tumor present in at least one of ``raw_tables`` (raw values; see ``normalize``)."""
-        return self.encode_normalized(self.normalize(raw_tables), batch_size)
-
-    def encode_normalized(self, normalized: Mapping[str, ad.AnnData], batch_size: int = 4096) -> Encoding:
+    def encode_normalized(
+        self, normalized: Mapping[str, ad.AnnData], batch_size: int = 4096, samples: Sequence[str] | None = None
+    ) -> Encoding:
         """Latents of tumors already normalized by ``normalize`` (e.g. once for the models of several seeds)."""
-        samples = sorted({s for adata in normalized.values() for s in adata.obs_names})
+        samples = tumor_order(normalized, samples)
         if not samples:
             raise EncodingError("no tumor to encode: every input table is empty")
         source = assemble_modalities(normalized, samples)
@@ -142,12 +242,16 @@ class HeldOutEncoder:
         obs: pd.DataFrame,
         uns: dict | None = None,
         normalized: Mapping[str, ad.AnnData] | None = None,
+        samples: Sequence[str] | None = None,
     ):
         """``encode`` as the workflow stores it: an AnnData with the latent in ``obsm["X_latent"]`` and, in obs,
         ``obs``'s columns, ``has_<modality>``, ``reconstruction_error_<modality>`` and ``risk_score`` (Cox head);
         multi-modal models add ``obsm["X_latent_without_<modality>"]`` for leave-one-modality-out evaluation.
-        Pass ``normalized`` (from ``normalize``) instead of ``raw_tables`` to reuse one normalization."""
-        encoding = self.encode_normalized(normalized) if normalized is not None else self.encode(raw_tables)
+        Pass ``normalized`` (from ``normalize``) instead of ``raw_tables`` to reuse one normalization. Tumors
+        come in the order of ``samples`` (default: sorted)."""
+        if normalized is None:
+            normalized = self.normalize(raw_tables)
+        encoding = self.encode_normalized(normalized, samples=samples)
         obs = obs.reindex(encoding.samples).join(encoding.reconstruction_error.add_prefix("reconstruction_error_"))
         if encoding.risk is not None:
             obs["risk_score"] = encoding.risk
@@ -155,3 +259,42 @@ class HeldOutEncoder:
         for name, latent in encoding.latent_without.items():
             adata.obsm[f"X_latent_without_{name}"] = latent
         return adata
+
+
+class BaselineEncoder(_Normalizing):
+    """A fitted PCA / kernel PCA baseline plus the normalizers of its modalities: new tumors go through the same
+    normalization as the autoencoders' and the same block-mean imputation as in the workflow."""
+
+    def __init__(self, extractor: BaselineExtractor, normalizers: Mapping[str, ModalityNormalizer]) -> None:
+        missing = [name for name in extractor.modality_names if name not in normalizers]
+        if missing:
+            raise EncodingError(f"no normalizer for modalities {missing}")
+        self.extractor = extractor
+        self.normalizers = {name: normalizers[name] for name in extractor.modality_names}
+
+    @classmethod
+    def from_files(cls, model_path: str | Path, normalizer_paths: Mapping[str, str | Path]) -> BaselineEncoder:
+        extractor = BaselineExtractor.load(model_path)
+        normalizers = {name: ModalityNormalizer.load(path) for name, path in normalizer_paths.items()}
+        return cls(extractor, normalizers)
+
+    @property
+    def modality_names(self) -> list[str]:
+        return self.extractor.modality_names
+
+    def encode_to_anndata(
+        self,
+        raw_tables: Mapping[str, pd.DataFrame | ad.AnnData],
+        obs: pd.DataFrame,
+        uns: dict | None = None,
+        samples: Sequence[str] | None = None,
+    ) -> ad.AnnData:
+        """The baseline's components in ``obsm["X_latent"]``, ``obs``'s columns and ``has_<modality>``: the
+        layout of the workflow's ``latent/<baseline>/baseline.h5ad``."""
+        normalized = self.normalize(raw_tables)
+        samples = tumor_order(normalized, samples)
+        if not samples:
+            raise EncodingError("no tumor to encode: every input table is empty")
+        source = assemble_modalities(normalized, samples)
+        latent = self.extractor.transform(source)
+        return latent_anndata(samples, latent, obs.reindex(samples), source.presence, self.modality_names, uns=uns)
