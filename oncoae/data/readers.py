@@ -7,6 +7,7 @@ Every error names the file and the column, sample or line at fault.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import logging
 import re
@@ -16,11 +17,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from oncoae.data.tcga import canonical_barcodes, looks_like_tcga
+
 log = logging.getLogger(__name__)
 
 ORIENTATIONS = ("samples_x_features", "features_x_samples")
 ANNOTATION_COLUMNS = ("Entrez_Gene_Id", "Cytoband", "Composite.Element.REF")
 DAYS_PER_MONTH = 365.25 / 12
+# Survival times in a wrong unit look like any other numbers, so their spread is checked after conversion to
+# days. Real cohorts sit far inside these bounds (TCGA median follow-up 1-3 years; BRCA and pan-cancer sets here:
+# median 368-944 days, longest 9,219 days = 25 years). Months read as days give medians of 10-30 "days"
+# (TCGA BRCA: 26.8); days read as months give a longest time of centuries (717 years). Keep in step with the
+# description of clinical.survival.unit in config/schema.yaml.
+MIN_MEDIAN_SURVIVAL_DAYS = 30
+MAX_SURVIVAL_DAYS = 100 * 365.25
 
 
 class InputError(ValueError):
@@ -50,8 +60,25 @@ def _header_lines(path: Path) -> tuple[int, list[str]]:
     return skipped, lines
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A delimited text table with its first column as the string index (R ``write.csv`` files included)."""
+def header_fields(path: Path, line: str) -> list[str]:
+    """The header line split as the CSV reader splits it (quotes honoured), each name stripped."""
+    return [field.strip() for field in next(csv.reader([line], delimiter=_separator(path)), [])]
+
+
+def check_unique_header(path: Path, fields: list[str], what: str = "column") -> None:
+    """Two header fields of one name are an error: pandas would silently rename the second to 'name.1'."""
+    seen = set()
+    for field in fields:
+        if field in seen:
+            raise InputError(f"{path}: {what} {field!r} appears more than once in the header")
+        seen.add(field)
+
+
+def read_table(path: str | Path, header_names: str = "column") -> pd.DataFrame:
+    """A delimited text table with its first column as the string index (R ``write.csv`` files included).
+
+    ``header_names`` words the error for a duplicated header field ('column', 'feature' or 'sample').
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
@@ -60,10 +87,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
         skipped, lines = _header_lines(path)
         if not lines:
             raise InputError(f"{path}: the file is empty")
-        header_fields = len(lines[0].split(sep))
-        row_fields = len(lines[1].split(sep)) if len(lines) > 1 else header_fields
+        n_header = len(lines[0].split(sep))
+        row_fields = len(lines[1].split(sep)) if len(lines) > 1 else n_header
         # R's write.csv (row.names=TRUE) leaves the row-name column unnamed and out of the header.
-        index_col = None if row_fields == header_fields + 1 else 0
+        index_col = None if row_fields == n_header + 1 else 0
+        names = header_fields(path, lines[0])
+        check_unique_header(path, names if index_col is None else names[1:], header_names)
         table = pd.read_csv(
             path, sep=sep, skiprows=skipped, index_col=index_col, dtype=str, keep_default_na=False, compression="infer"
         )
@@ -133,11 +162,26 @@ def normalize_feature_ids(features: pd.Index) -> pd.Index:
     return pd.Index(names)
 
 
+def check_unique_feature_rows(raw: pd.DataFrame, path: Path) -> None:
+    """A feature named on two rows is an error, except in cBioPortal's layout.
+
+    cBioPortal matrices name each row by a Hugo symbol *and* an Entrez ID, and a few symbols belong to several
+    Entrez IDs: there the rows are distinct genes under one symbol and are averaged like aliases (logged later).
+    Without such an annotation column a repeated row name is a pasted or duplicated row.
+    """
+    if "Entrez_Gene_Id" in raw.columns:
+        return
+    duplicated = raw.index[raw.index.duplicated()]
+    if len(duplicated):
+        raise InputError(f"{path}: feature {duplicated[0]!r} appears on more than one row")
+
+
 def read_modality_file(path: str | Path, orientation: str = "samples_x_features") -> pd.DataFrame:
     """A modality as a float32 table (samples x features) with string sample IDs and feature names.
 
-    Duplicate sample IDs are an error naming the sample; duplicate feature names after ID normalization are
-    averaged (logged), as several probes or aliases of one gene are.
+    Duplicate sample IDs and duplicate feature names in the file are errors naming the sample or feature;
+    names that only coincide after ID normalization (``TP53|7157``, versioned Ensembl IDs) are averaged (logged),
+    as several probes or aliases of one gene are.
     """
     path = Path(path)
     if orientation not in ORIENTATIONS:
@@ -155,8 +199,10 @@ def read_modality_file(path: str | Path, orientation: str = "samples_x_features"
         )
         check_finite(table, path)
     else:
-        raw = read_table(path)
-        if orientation == "features_x_samples":
+        features_in_rows = orientation == "features_x_samples"
+        raw = read_table(path, header_names="sample" if features_in_rows else "feature")
+        if features_in_rows:
+            check_unique_feature_rows(raw, path)
             # cBioPortal matrices carry gene annotations next to the symbol column.
             raw = raw.drop(columns=[c for c in ANNOTATION_COLUMNS if c in raw.columns]).T
         table = to_numeric_matrix(raw, path)
@@ -208,6 +254,26 @@ def parse_event(value: str) -> float:
     return float(word)
 
 
+def check_survival_unit(days: pd.Series, path: Path, column: str, unit: str) -> None:
+    """Survival times (already in days) whose median or maximum no cohort has: the declared unit is wrong."""
+    known = days.dropna()
+    if known.empty:
+        return
+    median, longest = float(known.median()), float(known.max())
+    if median < MIN_MEDIAN_SURVIVAL_DAYS:
+        hint = "if the times are in months, set clinical.survival.unit: months" if unit == "days" else "check the unit"
+        raise InputError(
+            f"{path}: column {column!r}: median survival time {median:.1f} days is implausibly short for "
+            f"clinical.survival.unit {unit}; {hint}"
+        )
+    if longest > MAX_SURVIVAL_DAYS:
+        hint = "if the times are in days, set clinical.survival.unit: days" if unit == "months" else "check the unit"
+        raise InputError(
+            f"{path}: column {column!r}, sample {known.idxmax()!r}: survival time of {longest / 365.25:.0f} years "
+            f"is implausible for clinical.survival.unit {unit}; {hint}"
+        )
+
+
 def read_clinical_file(
     path: str | Path,
     id_column: str | None,
@@ -227,6 +293,9 @@ def read_clinical_file(
             raise InputError(f"{path}: ID column {id_column!r} not found; columns are {list(table.columns)[:20]}")
         table = table.set_index(id_column)
         table.index = table.index.astype(str).str.strip()
+    if looks_like_tcga(table.index):
+        # One spelling (upper case, dashes) so R-written or lower-case barcodes join the modalities' barcodes.
+        table.index = canonical_barcodes(table.index)
     table.index.name = None
     duplicated = table.index[table.index.duplicated()]
     if len(duplicated):
@@ -253,7 +322,8 @@ def read_clinical_file(
             raise InputError(
                 f"{path}: column {time_column!r}, sample {sample!r}: negative survival time {times[sample]:g}"
             )
-        if survival.get("unit", "days") == "months":
+        unit = survival.get("unit", "days")
+        if unit == "months":
             times = times * DAYS_PER_MONTH
         events = {}
         for sample, value in table[event_column].items():
@@ -264,6 +334,8 @@ def read_clinical_file(
                     f"{path}: column {event_column!r}, sample {sample!r}: cannot read event "
                     f"{value!r} (expected 0/1, '1:DECEASED'-style or Dead/Alive)"
                 ) from None
+        # After the per-cell checks: those name a cell, this one only the column.
+        check_survival_unit(times, path, time_column, unit)
         table[time_column] = times
         table[event_column] = pd.Series(events)
     for label in labels:

@@ -2,6 +2,9 @@
 
 ``TCGA-A1-A0SB-01A-11R-A144-07``: patient = first 12 characters, sample = 15 (sample-type code 01-09 tumor,
 10-19 normal, 20-29 control), vial = 16th character, the rest names the aliquot.
+
+Barcodes are matched in one spelling, upper case with dashes: R's ``make.names`` (``read.table``,
+``data.frame`` column names) writes ``TCGA.A1.A0SB.01A``, and some tables carry lower case.
 """
 
 from __future__ import annotations
@@ -14,11 +17,25 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 _BARCODE = re.compile(r"^TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}(-\d{2}[A-Z]?(-.*)?)?$", re.IGNORECASE)
+# make.names turns every '-' into '.'; the aliquot part may then contain dots as well.
+_DOTTED_BARCODE = re.compile(r"^TCGA\.[A-Z0-9]{2}\.[A-Z0-9]{4}(\.\d{2}[A-Z]?(\..*)?)?$", re.IGNORECASE)
 LEVEL_LENGTH = {"patient": 12, "sample": 15}
 
 
+def canonical_barcode(identifier: str) -> str:
+    """``tcga.a1.a0sb.01a`` and ``tcga-a1-a0sb-01a`` -> ``TCGA-A1-A0SB-01A``; anything else unchanged."""
+    text = str(identifier).strip()
+    if _DOTTED_BARCODE.match(text):
+        text = text.replace(".", "-")
+    return text.upper() if _BARCODE.match(text) else text
+
+
+def canonical_barcodes(ids: pd.Index) -> pd.Index:
+    return pd.Index([canonical_barcode(i) for i in ids], name=ids.name)
+
+
 def looks_like_tcga(ids: pd.Index) -> bool:
-    sample = [str(i) for i in ids[:200]]
+    sample = [canonical_barcode(i) for i in ids[:200]]
     return bool(sample) and all(_BARCODE.match(i) for i in sample)
 
 
@@ -40,7 +57,7 @@ def harmonize_barcodes(table: pd.DataFrame, level: str, keep_normals: bool = Fal
     one sample, or several tumor samples of one patient) the row with the lowest sample-type code, then the
     lexicographically first barcode, is kept: deterministic, and primary tumors (01) win. Every choice is logged.
     """
-    ids = pd.Index(table.index.astype(str).str.upper())
+    ids = canonical_barcodes(pd.Index(table.index.astype(str)))
     types = pd.Series([sample_type(i) for i in ids], index=ids)
     keep = pd.Series(True, index=ids)
     if not keep_normals:
