@@ -137,9 +137,12 @@ def _perturbed(cohort, which: str):
 
 
 def _fit_normalizer(raw: ad.AnnData, split: pd.Series, settings: NormalizationSettings, name: str):
-    """As scripts/normalize_modality.py: fitted on the split's training rows of the raw modality."""
+    """As scripts/normalize_modality.py: fitted on the split's training rows of the raw modality, then applied to
+    every tumor (the state is compared after that, so transforming test tumors must not touch it either)."""
     train = raw[split.reindex(raw.obs_names).to_numpy() == "train"]
-    return ModalityNormalizer(settings, name).fit(train)
+    normalizer = ModalityNormalizer(settings, name).fit(train)
+    normalizer.transform_anndata(raw)
+    return normalizer
 
 
 def _normalized(raw, clinical, split) -> dict[str, ad.AnnData]:
@@ -162,8 +165,10 @@ def _state(normalizer: ModalityNormalizer) -> dict:
     }
 
 
-def _same_state(first: dict, second: dict) -> bool:
-    return first.keys() == second.keys() and all(np.array_equal(first[k], second[k]) for k in first)
+def _differing(first: dict, second: dict) -> list[str]:
+    """Names of the entries (arrays, tensors or numbers) that are not bitwise equal, shapes included."""
+    assert first.keys() == second.keys()
+    return [key for key in first if not np.array_equal(np.asarray(first[key]), np.asarray(second[key]))]
 
 
 NORMALIZER_CASES = [
@@ -185,10 +190,11 @@ def test_normalizer_state_ignores_test_tumors(cohort, name, settings):
     raw, _clinical, split = cohort
     reference = _state(_fit_normalizer(raw[name], split, settings, name))
     test_changed = _perturb_values(raw, _tumors(split, "test"))[name]
-    assert _same_state(_state(_fit_normalizer(test_changed, split, settings, name)), reference)
+    moved = _differing(_state(_fit_normalizer(test_changed, split, settings, name)), reference)
+    assert not moved, f"{name} normalizer: perturbed test tumors changed its {moved}"
     # Power: the comparison sees a change of training tumors.
     train_changed = _perturb_values(raw, _tumors(split, "train"))[name]
-    assert not _same_state(_state(_fit_normalizer(train_changed, split, settings, name)), reference)
+    assert _differing(_state(_fit_normalizer(train_changed, split, settings, name)), reference)
 
 
 def test_training_problem_takes_pos_weight_classes_and_targets_from_training_tumors(cohort):
@@ -220,9 +226,11 @@ def reference_fit(cohort, tmp_path_factory):
     return _fit(_normalized(*cohort), tmp_path_factory.mktemp("reference_fit"))
 
 
-def _same_weights(first, second) -> bool:
+def _differing_weights(first, second) -> list[str]:
+    """Names of the state-dict entries (weights and buffers) that are not bitwise equal (torch.equal)."""
     a, b = first.network.state_dict(), second.network.state_dict()
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert a.keys() == b.keys()
+    return [key for key in a if not torch.equal(a[key], b[key])]
 
 
 def test_autoencoder_weights_and_chosen_epoch_ignore_test_tumors(cohort, reference_fit, tmp_path):
@@ -230,8 +238,9 @@ def test_autoencoder_weights_and_chosen_epoch_ignore_test_tumors(cohort, referen
     test tumors with other values, labels and survival give the same weights (BatchNorm buffers and both heads
     included), the same best epoch and the same val curve, bit for bit."""
     changed = _fit(_normalized(*_perturbed(cohort, "test")), tmp_path / "w")
-    assert _same_weights(changed, reference_fit)
-    assert changed.best_epoch == reference_fit.best_epoch
+    moved = _differing_weights(changed, reference_fit)
+    assert not moved, f"perturbed test tumors changed the autoencoder's {moved}"
+    assert changed.best_epoch == reference_fit.best_epoch, "perturbed test tumors changed the chosen epoch"
     assert changed.best_val_loss == reference_fit.best_val_loss
     assert np.array_equal(changed.history["val_loss"].to_numpy(), reference_fit.history["val_loss"].to_numpy())
 
@@ -245,16 +254,17 @@ def test_validation_tumors_reach_only_the_early_stopping_curve(cohort, reference
 def test_perturbed_training_tumors_change_the_weights(cohort, reference_fit, tmp_path):
     """Power check: the weight comparison does fail when training tumors change."""
     changed = _fit(_normalized(*_perturbed(cohort, "train")), tmp_path / "w")
-    assert not _same_weights(changed, reference_fit)
+    assert _differing_weights(changed, reference_fit)
 
 
-def _baseline_state(extractor: BaselineExtractor) -> list[np.ndarray]:
+def _baseline_state(extractor: BaselineExtractor) -> dict[str, np.ndarray]:
     estimator = extractor.estimator_
     if extractor.family == "pca":
-        fitted = [estimator.components_, estimator.mean_]
+        fitted = ["components_", "mean_"]
     else:
-        fitted = [estimator.eigenvalues_, estimator.eigenvectors_, estimator.X_fit_]
-    return [*extractor.means_.values(), *fitted]
+        fitted = ["eigenvalues_", "eigenvectors_", "X_fit_"]
+    means = {f"block mean of {name}": values for name, values in extractor.means_.items()}
+    return {**means, **{name: getattr(estimator, name) for name in fitted}}
 
 
 def _fit_baseline(adatas, family: str) -> BaselineExtractor:
@@ -270,10 +280,10 @@ def test_pca_and_kernel_pca_ignore_test_tumors(cohort, family):
     absent modality come from training tumors only."""
     reference = _baseline_state(_fit_baseline(_normalized(*cohort), family))
     changed = _baseline_state(_fit_baseline(_normalized(*_perturbed(cohort, "test")), family))
-    assert len(changed) == len(reference)
-    assert all(np.array_equal(a, b) for a, b in zip(changed, reference, strict=True))
-    moved = _baseline_state(_fit_baseline(_normalized(*_perturbed(cohort, "train")), family))
-    assert not all(np.array_equal(a, b) for a, b in zip(moved, reference, strict=True))
+    moved = _differing(changed, reference)
+    assert not moved, f"{family}: perturbed test tumors changed its {moved}"
+    train_changed = _baseline_state(_fit_baseline(_normalized(*_perturbed(cohort, "train")), family))
+    assert _differing(train_changed, reference)
 
 
 @pytest.fixture(scope="module")
@@ -313,8 +323,10 @@ def test_kmeans_centroids_and_choice_of_k_ignore_test_tumors(latent, k):
 
     reference, reference_curve = fitted(latent)
     changed, changed_curve = fitted(_perturb_latent(latent, "test"))
-    assert changed.k == reference.k
-    assert np.array_equal(changed.model.cluster_centers_, reference.model.cluster_centers_)
+    assert changed.k == reference.k, f"perturbed test tumors changed the chosen k: {reference.k} -> {changed.k}"
+    assert np.array_equal(changed.model.cluster_centers_, reference.model.cluster_centers_), (
+        "perturbed test tumors moved the k-means centroids"
+    )
     pd.testing.assert_frame_equal(changed_curve, reference_curve, check_exact=True)
     moved, _curve = fitted(_perturb_latent(latent, "train"))
     assert not np.array_equal(moved.model.cluster_centers_, reference.model.cluster_centers_)
@@ -362,11 +374,19 @@ def test_cox_model_of_the_evaluation_ignores_test_tumors(latent):
     changed = _perturb_latent(with_masked, "test")
     metrics, contributions = _evaluated(changed)
     is_test = (changed.obs["split"] == "test").to_numpy()
-    assert metrics["c_index"] == _c_index_of(reference_cox, changed, is_test)
+    expected = _c_index_of(reference_cox, changed, is_test)
+    assert metrics["c_index"] == expected, (
+        f"held-out c_index {metrics['c_index']!r} is not the training-only Cox model's {expected!r}"
+    )
     subset = is_test & changed.obs["has_expression"].to_numpy(bool)
     (row,) = [r for r in contributions if r["metric"] == "c_index"]
-    assert row["with_modality"] == _c_index_of(reference_cox, changed, subset)
-    assert row["without_modality"] == _c_index_of(reference_cox, changed, subset, "X_latent_without_expression")
+    expected = (
+        _c_index_of(reference_cox, changed, subset),
+        _c_index_of(reference_cox, changed, subset, "X_latent_without_expression"),
+    )
+    assert (row["with_modality"], row["without_modality"]) == expected, (
+        "leave-one-modality-out c_index is not the training-only Cox model's"
+    )
     assert np.array_equal(_train_only_cox(changed).coefficients, reference_cox.coefficients)
     # Power: scrambled training survival (test tumors untouched) gives another model and another C-index.
     train_scrambled = with_masked.copy()
