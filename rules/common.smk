@@ -1,8 +1,17 @@
 # Shared by all stages: config validation, what to build, input functions.
+from pathlib import Path
+
 import yaml
 from snakemake.utils import validate
 
-from oncoae.config_check import check_config_keys
+from oncoae.config_check import (
+    SIMULATED_CLINICAL_COLUMNS,
+    check_clinical_columns,
+    check_config_keys,
+    config_error_message,
+    config_errors_in_one_line,
+    read_header,
+)
 from oncoae.tuning.space import check_tuning
 from oncoae.workflow import (
     cache_name,
@@ -19,9 +28,11 @@ from oncoae.workflow import (
 SCHEMA_PATH = workflow.source_path("../config/schema.yaml")
 with open(SCHEMA_PATH) as schema_file:
     SCHEMA = yaml.safe_load(schema_file)
-check_config_keys(config, SCHEMA)
-validate(config, SCHEMA_PATH, set_default=True)
-check_modality_settings(config)
+# Config errors end the run with their message alone (oncoae.config_check.config_errors_in_one_line).
+with config_errors_in_one_line():
+    check_config_keys(config, SCHEMA)
+    validate(config, SCHEMA_PATH, set_default=True)
+    check_modality_settings(config)
 
 # Jobs (local or on a cluster) import the package from the workflow folder, installed or not.
 export_package_path(workflow.basedir)
@@ -33,7 +44,8 @@ BENCH = f"{OUT}/benchmarks"
 WORK = f"{OUT}/.work"  # resumable checkpoints: outside declared outputs, which Snakemake removes on failure
 MODALITIES = list(config["modalities"])
 CACHE = config["download"]["cache_dir"]  # shared between data sets and runs
-MODELS = plan_models(config)
+with config_errors_in_one_line():
+    MODELS = plan_models(config)
 AUTOENCODERS = [name for name, plan in MODELS.items() if plan.is_autoencoder]
 
 
@@ -49,12 +61,15 @@ def _model_config(model):
             check_config_keys(merged, SCHEMA)
             validate(merged, SCHEMA_PATH, set_default=True)
         except Exception as error:
-            raise ValueError(f"models.autoencoders.variants.{variant}: {error}") from None
+            message = config_error_message(error) or str(error)
+            prefix = f"models.autoencoders.variants.{variant}: "
+            raise ValueError("\n".join(prefix + line for line in message.splitlines())) from None
     check_model_settings(model, merged)
     return merged
 
 
-MODEL_CONFIG = {model: _model_config(model) for model in AUTOENCODERS}
+with config_errors_in_one_line():
+    MODEL_CONFIG = {model: _model_config(model) for model in AUTOENCODERS}
 BASELINES = [name for name, plan in MODELS.items() if not plan.is_autoencoder]
 SEEDS = [int(seed) for seed in config["seeds"]]
 USES_GPU = config["training"]["accelerator"] == "gpu"
@@ -121,7 +136,8 @@ def config_as_text():
 
 # Hyperparameter search (rules/tune.smk): off unless tuning.models names an autoencoder.
 TUNING = config["tuning"]["models"]
-check_tuning(config, SCHEMA, MODEL_CONFIG, {model: modalities_of(model) for model in AUTOENCODERS})
+with config_errors_in_one_line():
+    check_tuning(config, SCHEMA, MODEL_CONFIG, {model: modalities_of(model) for model in AUTOENCODERS})
 TUNED = list(TUNING)
 
 
@@ -252,3 +268,33 @@ def input_files():
 
 def get_final_output():
     return [f"{OUT}/evaluation/summary.tsv", f"{OUT}/report.html"]
+
+
+def clinical_header():
+    """The clinical table's columns and the file(s) they come from; None while a download has not brought the
+    file yet (its columns are then checked when it is read)."""
+    source = config["source"]
+    if source == "simulate":
+        return list(SIMULATED_CLINICAL_COLUMNS), "the simulated clinical table"
+    if source == "local":
+        paths = [config["clinical"]["path"]]
+    elif source == "xena":
+        datasets = (config["xena"]["clinical_dataset"], config["xena"]["subtype_dataset"])
+        paths = [xena_cache_path(dataset) for dataset in datasets if dataset]
+    else:
+        study = Path(cbioportal_study_dir())
+        paths = sorted(study.rglob("data_clinical_patient.txt"))[:1] if study.is_dir() else []
+    if not paths or not all(Path(path).is_file() for path in paths):
+        return None
+    return [column for path in paths for column in read_header(path)], " + ".join(str(path) for path in paths)
+
+
+# A misspelt column fails here, while the DAG is built (snakemake -n included), not in the first job.
+CLINICAL_HEADER = clinical_header()
+if CLINICAL_HEADER is not None:
+    with config_errors_in_one_line():
+        check_clinical_columns(config, *CLINICAL_HEADER)
+        for _model, _model_settings in MODEL_CONFIG.items():
+            if MODELS[_model].variant is not None:
+                _prefix = f"models.autoencoders.variants.{MODELS[_model].variant}: "
+                check_clinical_columns(_model_settings, *CLINICAL_HEADER, prefix=_prefix)
