@@ -11,10 +11,11 @@ from pathlib import Path
 
 @contextmanager
 def step_logging(log_path: str | Path, level: int = logging.INFO) -> Iterator[logging.Logger]:
-    """Send logging and warnings to ``log_path``; an exception is logged with its message, then re-raised.
+    """Send logging and warnings to ``log_path``; an exception is logged with its traceback and ends the step.
 
-    The exception message is also printed to stderr as one line, so the Snakemake console names the culprit
-    without the user opening the log.
+    The console gets one line: the message and where the traceback is. The step exits with status 1 through
+    ``SystemExit`` rather than re-raising, because an uncaught exception would also print its traceback on
+    stderr, which Snakemake shows on the console. Snakemake still sees a failed job and removes its outputs.
     """
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_path, mode="w")
@@ -28,7 +29,17 @@ def step_logging(log_path: str | Path, level: int = logging.INFO) -> Iterator[lo
         yield logger
     except Exception as error:
         logger.exception("step failed: %s", error)
-        print(f"oncoae: {type(error).__name__}: {error}", file=sys.stderr)
-        raise
+        handler.flush()
+        print(console_line(error, log_path), file=sys.stderr)
+        raise SystemExit(1) from None
     finally:
         handler.flush()
+
+
+def console_line(error: BaseException, log_path: str | Path) -> str:
+    """``oncoae: <message> (log: <path>)``. Input errors (ValueError and its kinds: InputError, SplitError, ...)
+    name their culprit in the message; anything else is more likely a bug, so its type is shown too."""
+    message = " ".join(str(error).split()) or repr(error)  # one line, whatever the message holds
+    if not isinstance(error, ValueError):
+        message = f"{type(error).__name__}: {message}"
+    return f"oncoae: {message} (traceback in {log_path})"
