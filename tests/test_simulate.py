@@ -21,7 +21,7 @@ def test_same_seed_same_data_other_seed_other_data():
     first, second = simulate_cohort(_small(seed=1)), simulate_cohort(_small(seed=1))
     other = simulate_cohort(_small(seed=2))
     for name in first.modalities:
-        pd.testing.assert_frame_equal(first.table(name), second.table(name))
+        pd.testing.assert_frame_equal(first.table(name), second.table(name), check_exact=True)
     assert not first.table("expression").equals(other.table("expression"))
 
 
@@ -81,8 +81,8 @@ def test_generating_in_row_blocks_gives_the_bytes_of_one_block(monkeypatch):
     monkeypatch.setattr("oncoae.data.simulate.ROW_BLOCK", 7)
     blocked = simulate_cohort(_small(missing_fraction=0.2))
     for name in whole.modalities:
-        pd.testing.assert_frame_equal(whole.table(name), blocked.table(name))
-    pd.testing.assert_frame_equal(whole.clinical, blocked.clinical)
+        pd.testing.assert_frame_equal(whole.table(name), blocked.table(name), check_exact=True)
+    pd.testing.assert_frame_equal(whole.clinical, blocked.clinical, check_exact=True)
 
 
 def test_mutations_are_simulated_as_a_sparse_matrix():

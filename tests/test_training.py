@@ -87,7 +87,8 @@ def test_non_finite_loss_names_the_modality_and_epoch(tmp_path):
     settings = TrainingSettings(
         max_epochs=50, batch_size=32, learning_rate=1e6, weight_decay=0.0, fused_optimizer=False, progress_bar=False
     )
-    with pytest.raises(NonFiniteLossError, match=r"modality '(rna|mut)' at epoch \d+"):
+    # Only rna is scaled to 1e18, so its loss is the culprit, from the first epoch on.
+    with pytest.raises(NonFiniteLossError, match=r"^non-finite train loss in modality 'rna' at epoch 0; lower"):
         fit_autoencoder(
             _low_rank_source(128, 0, scale=1e18), _low_rank_source(32, 1, scale=1e18), SPEC, settings, 0, tmp_path / "w"
         )

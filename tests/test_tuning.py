@@ -243,7 +243,7 @@ def test_changing_held_out_tumors_does_not_change_the_choice(tmp_path):
     assert len(first) == 6 and first["state"].isin(["COMPLETE", "PRUNED"]).all()
     # Same study identity, same trials, same values, hence the same best trial.
     assert first_name == second_name
-    pd.testing.assert_frame_equal(first, second)
+    pd.testing.assert_frame_equal(first, second, check_exact=True)
     # The comparison has power: shifting validation tumors does change the trials' scores.
     _name, shifted = _search(tmp_path, "val_shift", _cohort(test_seed=1, val_shift=0.5))
     assert not np.allclose(shifted["value"].to_numpy(), first["value"].to_numpy())
