@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from oncoae.config_check import check_clinical_columns, check_config_keys, config_error_message
 
 MULTIMODAL = "multimodal"
 CONCAT = "concat"
@@ -118,6 +120,57 @@ def check_modality_settings(config: Mapping) -> None:
             raise ValueError(
                 f"modalities.{name}: kind {spec['kind']} models the data as they are; set normalization transform "
                 "none and scale none (or use kind continuous with a transform such as mvalue or log1p)"
+            )
+
+
+def checked_model_config(plan: ModelPlan, config: dict, schema: Mapping, validate: Callable[[dict], None]) -> dict:
+    """The config one autoencoder is built from: a variant's overrides laid over the top level, validated again
+    (so a wrong key or value inside a variant is reported like one at the top level, with the variant named)."""
+    if plan.variant is None:
+        merged = config
+    else:
+        merged = variant_config(config, plan.variant)
+        try:
+            check_config_keys(merged, schema)
+            validate(merged)
+        except Exception as error:
+            message = config_error_message(error) or str(error)
+            prefix = f"models.autoencoders.variants.{plan.variant}: "
+            raise ValueError("\n".join(prefix + line for line in message.splitlines())) from None
+    check_model_settings(plan.name, merged)
+    return merged
+
+
+def check_config(
+    config: dict, schema: Mapping, validate: Callable[[dict], None]
+) -> tuple[dict[str, ModelPlan], dict[str, dict]]:
+    """Every check of the config alone, in the order the Snakefile runs them; the planned models and each
+    autoencoder's config. ``validate`` is Snakemake's JSON Schema validation (it fills in the defaults)."""
+    from oncoae.tuning.space import check_tuning
+
+    check_config_keys(config, schema)
+    validate(config)
+    check_modality_settings(config)
+    plans = plan_models(config)
+    model_configs = {
+        name: checked_model_config(plan, config, schema, validate)
+        for name, plan in plans.items()
+        if plan.is_autoencoder
+    }
+    check_tuning(config, schema, model_configs, {name: list(plans[name].modalities) for name in model_configs})
+    return plans, model_configs
+
+
+def check_configured_columns(
+    config: Mapping, plans: Mapping[str, ModelPlan], model_configs: Mapping[str, dict], columns: list[str], where: str
+) -> None:
+    """The clinical columns the config and its variants name exist in the clinical table (``columns``, from
+    ``where``)."""
+    check_clinical_columns(config, columns, where)
+    for name, settings in model_configs.items():
+        if plans[name].variant is not None:
+            check_clinical_columns(
+                settings, columns, where, prefix=f"models.autoencoders.variants.{plans[name].variant}: "
             )
 
 

@@ -4,35 +4,29 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-from oncoae.config_check import (
-    SIMULATED_CLINICAL_COLUMNS,
-    check_clinical_columns,
-    check_config_keys,
-    config_error_message,
-    config_errors_in_one_line,
-    read_header,
-)
-from oncoae.tuning.space import check_tuning
+from oncoae.config_check import SIMULATED_CLINICAL_COLUMNS, config_errors_in_one_line, read_header
 from oncoae.workflow import (
     cache_name,
     cbioportal_study_url,
-    check_modality_settings,
-    check_model_settings,
+    check_config,
+    check_configured_columns,
     export_package_path,
     host_of,
-    plan_models,
-    variant_config,
     xena_dataset_urls,
 )
 
 SCHEMA_PATH = workflow.source_path("../config/schema.yaml")
 with open(SCHEMA_PATH) as schema_file:
     SCHEMA = yaml.safe_load(schema_file)
+
+
+def validate_config(settings):
+    validate(settings, SCHEMA_PATH, set_default=True)
+
+
 # Config errors end the run with their message alone (oncoae.config_check.config_errors_in_one_line).
 with config_errors_in_one_line():
-    check_config_keys(config, SCHEMA)
-    validate(config, SCHEMA_PATH, set_default=True)
-    check_modality_settings(config)
+    MODELS, MODEL_CONFIG = check_config(config, SCHEMA, validate_config)
 
 # Jobs (local or on a cluster) import the package from the workflow folder, installed or not.
 export_package_path(workflow.basedir)
@@ -44,32 +38,7 @@ BENCH = f"{OUT}/benchmarks"
 WORK = f"{OUT}/.work"  # resumable checkpoints: outside declared outputs, which Snakemake removes on failure
 MODALITIES = list(config["modalities"])
 CACHE = config["download"]["cache_dir"]  # shared between data sets and runs
-with config_errors_in_one_line():
-    MODELS = plan_models(config)
 AUTOENCODERS = [name for name, plan in MODELS.items() if plan.is_autoencoder]
-
-
-def _model_config(model):
-    """The config one autoencoder is built from: a variant's overrides laid over the top level, validated again
-    (so a wrong key or value inside a variant is reported like one at the top level, with the variant named)."""
-    variant = MODELS[model].variant
-    if variant is None:
-        merged = config
-    else:
-        merged = variant_config(config, variant)
-        try:
-            check_config_keys(merged, SCHEMA)
-            validate(merged, SCHEMA_PATH, set_default=True)
-        except Exception as error:
-            message = config_error_message(error) or str(error)
-            prefix = f"models.autoencoders.variants.{variant}: "
-            raise ValueError("\n".join(prefix + line for line in message.splitlines())) from None
-    check_model_settings(model, merged)
-    return merged
-
-
-with config_errors_in_one_line():
-    MODEL_CONFIG = {model: _model_config(model) for model in AUTOENCODERS}
 BASELINES = [name for name, plan in MODELS.items() if not plan.is_autoencoder]
 SEEDS = [int(seed) for seed in config["seeds"]]
 USES_GPU = config["training"]["accelerator"] == "gpu"
@@ -135,9 +104,7 @@ def config_as_text():
 
 
 # Hyperparameter search (rules/tune.smk): off unless tuning.models names an autoencoder.
-TUNING = config["tuning"]["models"]
-with config_errors_in_one_line():
-    check_tuning(config, SCHEMA, MODEL_CONFIG, {model: modalities_of(model) for model in AUTOENCODERS})
+TUNING = config["tuning"]["models"]  # checked with the rest of the config (oncoae.workflow.check_config)
 TUNED = list(TUNING)
 
 
@@ -293,8 +260,4 @@ def clinical_header():
 CLINICAL_HEADER = clinical_header()
 if CLINICAL_HEADER is not None:
     with config_errors_in_one_line():
-        check_clinical_columns(config, *CLINICAL_HEADER)
-        for _model, _model_settings in MODEL_CONFIG.items():
-            if MODELS[_model].variant is not None:
-                _prefix = f"models.autoencoders.variants.{MODELS[_model].variant}: "
-                check_clinical_columns(_model_settings, *CLINICAL_HEADER, prefix=_prefix)
+        check_configured_columns(config, MODELS, MODEL_CONFIG, *CLINICAL_HEADER)
