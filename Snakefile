@@ -44,9 +44,12 @@ include: "rules/baselines.smk"
 include: "rules/encode.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/export.smk"
 
 
 rule all:
     input:
         get_final_output(),
+        ANNOTATED,
+        MUDATA,
     default_target: True
