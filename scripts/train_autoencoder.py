@@ -49,10 +49,11 @@ with step_logging(snakemake.log[0]) as log:
         objective=problem.objective,
     )
     log.info("best epoch %d of %d (val loss %.4f)", result.best_epoch, result.epochs_run, result.best_val_loss)
-    with atomic_path(snakemake.output.model) as path:
-        save_model(
-            result.network,
-            path,
-            extra={"best_epoch": result.best_epoch, "seed": int(snakemake.wildcards.seed), **problem.metadata()},
-        )
-    write_table(result.history, snakemake.output.history)
+    if result.global_rank == 0:  # under DDP every rank holds the same weights; one writes them
+        with atomic_path(snakemake.output.model) as path:
+            save_model(
+                result.network,
+                path,
+                extra={"best_epoch": result.best_epoch, "seed": int(snakemake.wildcards.seed), **problem.metadata()},
+            )
+        write_table(result.history, snakemake.output.history)

@@ -52,22 +52,31 @@ class EpochPermutationBatches(Sampler):
     """Yields index tensors of whole batches from a permutation seeded by (seed, epoch).
 
     Seeding per epoch (Lightning calls ``set_epoch``) makes a run resumed from a checkpoint see exactly the
-    batches an uninterrupted run would have seen. Under DDP each rank takes every ``world_size``-th batch.
+    batches an uninterrupted run would have seen.
+
+    Under DDP (``shard=True``) each rank takes every ``world_size``-th batch. Every rank must run the same number
+    of optimizer steps, or the gradient all-reduce of the rank with one batch more waits forever; so, like
+    torch's ``DistributedSampler`` pads samples, the batch list is padded by repeating its first batches until it
+    divides evenly. ``shard=False`` (validation) gives every rank all batches, so each rank computes the same val
+    loss and early stopping and best-epoch choice agree across ranks without a reduction.
     """
 
-    def __init__(self, n_rows: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool = False) -> None:
+    def __init__(
+        self, n_rows: int, batch_size: int, shuffle: bool, seed: int, drop_last: bool = False, shard: bool = True
+    ) -> None:
         self.n_rows = n_rows
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
+        self.shard = shard
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def _rank_and_world(self) -> tuple[int, int]:
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
+        if self.shard and torch.distributed.is_available() and torch.distributed.is_initialized():
             return torch.distributed.get_rank(), torch.distributed.get_world_size()
         return 0, 1
 
@@ -86,17 +95,31 @@ class EpochPermutationBatches(Sampler):
                 batches[-2] = torch.cat([batches[-2], batches.pop()])
         return batches
 
-    def __iter__(self) -> Iterator[torch.Tensor]:
+    def rank_batches(self) -> list[torch.Tensor]:
+        """This rank's batches of the current epoch: all of them in one process, an equal share under DDP."""
         rank, world = self._rank_and_world()
-        yield from self._all_batches()[rank::world]
+        batches = self._all_batches()
+        if world > 1:
+            batches = _pad_to_multiple(batches, world)
+        return batches[rank::world]
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        yield from self.rank_batches()
 
     def __len__(self) -> int:
-        rank, world = self._rank_and_world()
-        return len(self._all_batches()[rank::world])
+        return len(self.rank_batches())
 
 
-def batch_loader(source: ModalityBatchSource, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+def _pad_to_multiple(batches: list[torch.Tensor], world: int) -> list[torch.Tensor]:
+    """Repeat batches from the start (cycling, for fewer batches than ranks) until their count divides by world."""
+    missing = -len(batches) % world
+    return batches + [batches[i % len(batches)] for i in range(missing)]
+
+
+def batch_loader(
+    source: ModalityBatchSource, batch_size: int, shuffle: bool, seed: int, shard: bool = True
+) -> DataLoader:
     """A DataLoader over whole-batch index tensors (automatic batching off, no worker processes)."""
     dataset = TumorTensors(source)
-    sampler = EpochPermutationBatches(len(dataset), batch_size, shuffle=shuffle, seed=seed)
+    sampler = EpochPermutationBatches(len(dataset), batch_size, shuffle=shuffle, seed=seed, shard=shard)
     return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)

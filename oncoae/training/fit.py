@@ -73,7 +73,8 @@ class FitResult:
     best_epoch: int
     best_val_loss: float  # the best value of the early-stopping monitor (val loss by default)
     epochs_run: int
-    resumed_from_epoch: int | None
+    # Under DDP every rank returns the same network; only global rank 0 should write the outputs.
+    global_rank: int = 0
 
 
 class KeepBestWeights(Callback):
@@ -105,6 +106,39 @@ class KeepBestWeights(Callback):
         self.best_score = state_dict["best_score"]
         self.best_epoch = state_dict["best_epoch"]
         self.best_state = state_dict["best_state"]
+
+
+# One log line per this many epochs: enough to follow a long job in its log, few enough to read.
+LOG_EVERY_N_EPOCHS = 10
+
+
+class EpochProgressLog(Callback):
+    """Writes the train and val loss to the step's log every ``every`` epochs, and warns when training ran out of
+    epochs before early stopping fired (the model may be under-trained: raise ``training.max_epochs``)."""
+
+    def __init__(self, monitor: str, every: int = LOG_EVERY_N_EPOCHS) -> None:
+        self.monitor = monitor
+        self.every = every
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        epoch = int(trainer.current_epoch)
+        if trainer.sanity_checking or not trainer.is_global_zero or (epoch + 1) % self.every:
+            return
+        metrics = trainer.callback_metrics
+        parts = [f"{name} {float(metrics[name]):.4f}" for name in ("train_loss", "val_loss") if name in metrics]
+        if self.monitor not in ("train_loss", "val_loss") and self.monitor in metrics:
+            parts.append(f"{self.monitor} {float(metrics[self.monitor]):.4f}")
+        log.info("epoch %d/%d: %s", epoch + 1, trainer.max_epochs, ", ".join(parts))
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        stopped_early = any(isinstance(c, EarlyStopping) and c.stopped_epoch > 0 for c in trainer.callbacks)
+        if trainer.is_global_zero and not stopped_early and trainer.current_epoch >= trainer.max_epochs:
+            log.warning(
+                "training ran all %d epochs (training.max_epochs) without early stopping on %s; the model may not "
+                "have converged: raise training.max_epochs",
+                trainer.max_epochs,
+                self.monitor,
+            )
 
 
 def _fingerprint(
@@ -223,6 +257,7 @@ def fit_autoencoder(
         every_n_epochs=settings.checkpoint_every_n_epochs,
     )
     early_stopping = EarlyStopping(monitor=settings.early_stopping_monitor, mode="min", patience=settings.patience)
+    progress_log = EpochProgressLog(settings.early_stopping_monitor)
     progress_bar = sys.stderr.isatty() if settings.progress_bar is None else settings.progress_bar
     trainer = pl.Trainer(
         max_epochs=settings.max_epochs,
@@ -233,7 +268,7 @@ def fit_autoencoder(
         precision=settings.precision,
         gradient_clip_val=settings.gradient_clip_val,
         deterministic=settings.deterministic,
-        callbacks=[best_weights, checkpoint, early_stopping, *callbacks],
+        callbacks=[best_weights, checkpoint, early_stopping, progress_log, *callbacks],
         logger=_loggers(work_dir, settings.tensorboard),
         enable_progress_bar=progress_bar,
         enable_model_summary=False,
@@ -243,7 +278,8 @@ def fit_autoencoder(
         default_root_dir=work_dir,
     )
     train_loader = batch_loader(train, settings.batch_size, shuffle=True, seed=seed)
-    val_loader = batch_loader(val, settings.batch_size, shuffle=False, seed=seed)
+    # Every DDP rank validates on all val tumors (see EpochPermutationBatches), so all ranks agree on the epoch.
+    val_loader = batch_loader(val, settings.batch_size, shuffle=False, seed=seed, shard=False)
     metrics_csv = work_dir / "log" / "metrics.csv"
     earlier_history = work_dir / "history_before_resume.tsv"
     if resume_from is not None:
@@ -255,11 +291,10 @@ def fit_autoencoder(
         # Batches are sliced from in-memory tensors; worker processes would only add copies.
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        # Under DDP, Lightning suggests sync_dist for epoch-level val logs; every rank validates on all val
+        # tumors, so their values are already equal.
+        warnings.filterwarnings("ignore", message=r"It is recommended to use `self.log\('val_.*sync_dist=True")
         trainer.fit(task, train_loader, val_loader, ckpt_path=resume_from, weights_only=True)
-    resumed_epoch = None
-    if resume_from is not None:
-        resumed_epoch = int(torch.load(resume_from, map_location="cpu", weights_only=True)["epoch"])
-
     if best_weights.best_state is not None:
         task.load_state_dict(best_weights.best_state)
     network = task.network.cpu().eval()
@@ -271,5 +306,5 @@ def fit_autoencoder(
         best_epoch=best_weights.best_epoch,
         best_val_loss=best_weights.best_score,
         epochs_run=int(trainer.current_epoch),
-        resumed_from_epoch=resumed_epoch,
+        global_rank=int(trainer.global_rank),
     )

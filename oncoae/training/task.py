@@ -185,7 +185,9 @@ class AutoencoderTask(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         if self._train_loss_count:
-            self.log("train_loss", self._train_loss_sum / self._train_loss_count, on_epoch=True, prog_bar=True)
+            # Under DDP the mean over ranks (validation needs no reduction: every rank sees all val tumors).
+            mean = self._train_loss_sum / self._train_loss_count
+            self.log("train_loss", mean, on_epoch=True, prog_bar=True, sync_dist=True)
 
     def training_step(self, batch, batch_index):
         return self._step(batch, "train")
@@ -194,13 +196,40 @@ class AutoencoderTask(pl.LightningModule):
         return self._step(batch, "val")
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # Dropout, corruption and modality dropout draw from the global RNG; restoring it makes a resumed run
-        # identical.
-        checkpoint["torch_rng_state"] = torch.get_rng_state()
+        # Dropout, corruption and modality dropout draw from the global RNGs, the CPU's and, on a GPU, the
+        # device's; restoring them makes a resumed run identical. Under DDP each rank's RNGs have drawn for
+        # batches of their own, so every rank's state is kept (Lightning calls this hook on every rank; the
+        # gather is collective, and rank 0 writes the file).
+        cpu_state = torch.get_rng_state()
+        checkpoint["torch_rng_state"] = cpu_state
+        checkpoint["rank_cpu_rng_states"] = self._gather_states(cpu_state)
+        root = self.trainer.strategy.root_device
+        if root.type == "cuda":
+            checkpoint["rank_cuda_rng_states"] = self._gather_states(torch.cuda.get_rng_state(root))
+
+    def _gather_states(self, state: torch.Tensor) -> torch.Tensor:
+        """One row per rank (a single row in one process)."""
+        if self.trainer.world_size == 1:
+            return state.unsqueeze(0)
+        # NCCL gathers only device tensors; gloo takes either.
+        local = state.to(self.trainer.strategy.root_device)
+        gathered = [torch.empty_like(local) for _ in range(self.trainer.world_size)]
+        torch.distributed.all_gather(gathered, local)
+        return torch.stack(gathered).cpu()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        if "torch_rng_state" in checkpoint:
+        if self._trainer is None:  # loaded for its weights alone (LightningModule.load_from_checkpoint)
+            return
+        rank, world = self.trainer.global_rank, self.trainer.world_size
+        cpu_states = checkpoint.get("rank_cpu_rng_states")
+        if cpu_states is not None and len(cpu_states) == world:
+            torch.set_rng_state(cpu_states[rank])
+        elif "torch_rng_state" in checkpoint:  # checkpoints of earlier versions, or another number of ranks
             torch.set_rng_state(checkpoint["torch_rng_state"])
+        cuda_states = checkpoint.get("rank_cuda_rng_states")
+        root = self.trainer.strategy.root_device
+        if cuda_states is not None and root.type == "cuda" and len(cuda_states) == world:
+            torch.cuda.set_rng_state(cuda_states[rank], root)
 
     def configure_optimizers(self):
         # The fused Adam kernel (CPU and CUDA) is markedly faster per step on these small MLPs; see benchmarks/.
