@@ -9,11 +9,16 @@ CORES ?= 2
 # elsewhere, e.g.: make demo TORCH_INDEX=--extra-index-url=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 
-.PHONY: env demo test lint bench lock clean
+# Debian packages the test suite needs, as command:package pairs: a real one-node SLURM (tests/test_slurm.py) and
+# headless Chromium (tests/test_report_browser.py). `make test` installs the missing ones with apt as root.
+SYSTEM_DEPS := slurmctld:slurm-wlm slurmd:slurm-wlm sbatch:slurm-wlm munged:munge chromium:chromium
+
+.PHONY: env system-deps demo test test-fast lint bench lock clean
 
 env: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || $(call apt_install,python3-venv)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# The lock is a complete freeze: no resolution needed (--no-deps). Byte-compiling on both cores afterwards
 	# is about twice as fast as pip's serial compile; files that do not compile (test data) are skipped.
@@ -30,8 +35,21 @@ demo: env
 	@echo
 	@echo "Report: $(abspath results/simulated/report.html)"
 
-test: env
+# Checking takes a few milliseconds when everything is there; apt runs only for what is missing.
+system-deps:
+	@missing=""; \
+	for pair in $(SYSTEM_DEPS); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; \
+	done; \
+	missing=$$(printf '%s\n' $$missing | sort -u | xargs); \
+	if [ -n "$$missing" ]; then $(call apt_install,$$missing); fi
+
+test: env system-deps
 	$(BIN)/python -m pytest
+
+# Unit tests only: no snakemake run, no cluster, no browser (for development; `make test` is the real check).
+test-fast: env
+	$(BIN)/python -m pytest -m "not workflow"
 
 lint: env
 	$(BIN)/ruff check .
@@ -46,3 +64,13 @@ lock: env
 
 clean:
 	rm -rf results .snakemake
+
+# apt-get install $(1) as root on Debian; anywhere else, stop with the command that would install them.
+define apt_install
+if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+  echo "Installing Debian packages: $(1)"; \
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+else \
+  echo "make: missing Debian packages: $(1); install them with: sudo apt-get install $(1)" >&2; exit 1; \
+fi
+endef
