@@ -9,6 +9,7 @@ with step_logging(snakemake.log[0]):
 
     from oncoae.atomic import atomic_path
     from oncoae.provenance import data_overview, file_checksums, package_versions, rule_run_times, workflow_commit
+    from oncoae.report.format import metric_info, seeds_phrase
     from oncoae.report.html import Figure, ReportContent, Table, best_models, render_report
     from oncoae.report.tables import (
         characterization_table,
@@ -35,39 +36,67 @@ with step_logging(snakemake.log[0]):
     enrichment, characterization = read_all(inputs.enrichment), read_all(inputs.characterization)
 
     def pictures(prefix: str, caption: str) -> list[Figure]:
+        """Every figure named ``prefix*.png``; ``caption`` may name the rest of the file name as {name}."""
         paths = sorted(p for d in figure_dirs for p in d.glob(f"{prefix}*.png"))
-        return [
-            Figure(p.stem.removeprefix(prefix), p, caption.format(model=p.stem.removeprefix(prefix))) for p in paths
-        ]
+        return [Figure(p.stem.removeprefix(prefix), p, caption.format(name=p.stem.removeprefix(prefix))) for p in paths]
 
     label = params.labels[0] if params.labels else None
     survival = params.survival
     time_label = survival["time"] if survival else None
+    seeds = list(params.seeds)
+    over_seeds = seeds_phrase(len(seeds))
+    # Figures of one run of each model (UMAPs, Kaplan-Meier, contingency) show the first seed's.
+    one_seed = f"seed {min(seeds)}" + (f", the first of {len(seeds)}" if len(seeds) > 1 else "")
     headlines = []
     sections: dict[str, list] = {
-        "Model comparison": pictures("ari_", "held-out ARI vs {model}, mean ± sd over seeds")
-        + pictures("c_index_", "held-out Cox C-index ({model}), mean ± sd over seeds"),
+        "Model comparison": pictures("ari_", "ARI of held-out clusters vs {name}, " + over_seeds + ".")
+        + pictures(
+            "c_index_",
+            "C-index of a Cox model fitted on training latents, held-out tumors (survival: {name}), "
+            + over_seeds
+            + ".",
+        ),
         "Models and training curves": pictures(
-            "training_", "{model}: train (solid) and val (dashed) loss per epoch, every seed"
+            "training_",
+            "{name}: loss per epoch on training (left) and validation (right) tumors, "
+            + ("one colour and line style per seed." if len(seeds) > 1 else f"seed {seeds[0]}."),
         ),
         "Hyperparameter search": [],
-        "Latent UMAPs": pictures("umap_", "{model}: UMAP of held-out latents (first seed)"),
-        "Clusters": pictures("kcurve", "silhouette of k-means on training latents by k (circle: the k used)")
-        + pictures("contingency_", "{model}: held-out tumors per cluster and label (first seed)"),
+        "Latent UMAPs": pictures(
+            "umap_", "{name}: UMAP of held-out latents (" + one_seed + "), by known label and by k-means cluster."
+        ),
+        "Clusters": pictures(
+            "kcurve",
+            "Silhouette of k-means on training latents by k"
+            + (f" (mean over {len(seeds)} seeds)" if len(seeds) > 1 else "")
+            + "; circle: the k used.",
+        )
+        + [
+            Figure(figure.title, figure.path, f"{model}: held-out tumors per k-means cluster and {known} ({one_seed}).")
+            for figure in pictures("contingency_", "")
+            for known in [next((k for k in params.labels if figure.title.endswith(f"_{k}")), "known label")]
+            for model in [figure.title.removesuffix(f"_{known}")]
+        ],
         "Survival": [],
         "Modality contributions": [],
         "Characterization": [],
     }
-    if label:
+    if label and len(seeds) > 1:
         sections["Model comparison"].insert(
-            0, Table(f"ARI vs {label}, every seed", per_seed_values(summary, "ari", label), "held-out tumors")
+            0,
+            Table(
+                f"ARI vs {label}, every seed",
+                per_seed_values(summary, "ari", label),
+                "Held-out tumors, one column per seed.",
+            ),
         )
     if not leiden.empty:
         sections["Clusters"].append(
             Table(
                 "Leiden resolution sweep",
                 leiden_table(leiden),
-                "Leiden on the held-out tumors' scanpy neighbour graph (15 neighbours), means over seeds.",
+                "Leiden on the held-out tumors' scanpy neighbour graph (15 neighbours)"
+                + (f", means over {len(seeds)} seeds." if len(seeds) > 1 else ", one seed."),
             )
         )
     if not enrichment.empty:
@@ -89,7 +118,12 @@ with step_logging(snakemake.log[0]):
                 "tumors, with a percentile bootstrap interval over held-out tumors.",
             )
         )
-        sections["Survival"] += pictures("km_", "{model}: Kaplan-Meier per cluster, held-out tumors (first seed)")
+        sections["Survival"] += pictures(
+            "km_",
+            "{name}: Kaplan-Meier curves of held-out tumors per k-means cluster (" + one_seed + "). Legend n: the "
+            "cluster's held-out tumors; those without survival data are left out of the curves and the numbers at "
+            "risk, which also start without those at time 0.",
+        )
     if not contributions.empty:
         sections["Modality contributions"].append(
             Table(
@@ -99,7 +133,15 @@ with step_logging(snakemake.log[0]):
                 "through the presence mask (not zeros); the same train-fitted centroids and Cox model score both.",
             )
         )
-        sections["Modality contributions"] += pictures("contribution_", "mean ± sd over seeds")
+        for figure in pictures("contribution_", ""):
+            metric = next((m for m in contributions["metric"].unique() if figure.title.startswith(f"{m}_")), "")
+            what = (
+                f"{metric_info(metric).header}, {figure.title.removeprefix(f'{metric}_')}" if metric else figure.title
+            )
+            figure.caption = (
+                f"Drop of the held-out {what} when each modality is masked, per multi-modal model, {over_seeds}."
+            )
+            sections["Modality contributions"].append(figure)
         for model, modality in largest_contributors(contributions).items():
             headlines.append(f"{model}: the largest contributor to held-out subtype agreement is {modality}.")
     for model, files in params.tuning.items():

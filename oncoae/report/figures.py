@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from oncoae.atomic import atomic_path  # noqa: E402
+from oncoae.report.format import metric_info, seeds_phrase  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,82 @@ def _save(figure, path: Path) -> None:
     plt.close(figure)
 
 
+def _categories(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """``values`` as text with missing ones as 'n/a', and their categories in reading order: numbers
+    numerically, text alphabetically, 'n/a' last."""
+    if pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
+        values = values.astype("Int64")  # cluster numbers that became floats beside missing ones
+    text = values.astype(object).where(values.notna(), MISSING).astype(str)
+    text = text.replace({"nan": MISSING, "None": MISSING, "<NA>": MISSING})
+    present = [c for c in pd.unique(text) if c != MISSING]
+
+    def key(category: str):
+        try:
+            return (0, float(category), "")
+        except ValueError:
+            return (1, 0.0, category)
+
+    ordered = sorted(present, key=key)
+    return text, ordered + ([MISSING] if (text == MISSING).any() else [])
+
+
+def _palette(n: int) -> list:
+    if n <= 10:
+        return list(plt.get_cmap("tab10").colors[:n])
+    if n <= 20:
+        return list(plt.get_cmap("tab20").colors[:n])
+    return [plt.get_cmap("gist_ncar")(i / n) for i in range(n)]
+
+
+MISSING = "n/a"
+# Legends longer than this many entries get another column.
+_LEGEND_ROWS = 16
+
+
+def scatter_panels(coordinates: np.ndarray, colorings: Mapping[str, pd.Series], title: str):
+    """One scatter per colouring of the same 2-D coordinates, side by side; each panel's legend (full category
+    names and their counts) sits outside it to the right, and constrained layout keeps it clear of the next
+    panel. Returns the matplotlib figure."""
+    n_points = len(coordinates)
+    size = float(np.clip(3000.0 / max(n_points, 1), 6.0, 40.0))
+    figure = plt.figure(figsize=(5.4 * len(colorings), 4.2), layout="constrained")
+    axes = figure.subplots(1, len(colorings), squeeze=False)[0]
+    for axis, (name, values) in zip(axes, colorings.items(), strict=True):
+        text, categories = _categories(pd.Series(values).reset_index(drop=True))
+        colours = _palette(len([c for c in categories if c != MISSING]))
+        for category, colour in zip(categories, [*colours, (0.75, 0.75, 0.75)], strict=False):
+            members = (text == category).to_numpy()
+            axis.scatter(
+                coordinates[members, 0],
+                coordinates[members, 1],
+                s=size,
+                color=colour,
+                label=f"{category} (n={int(members.sum())})",
+                edgecolors="none",
+                alpha=0.85,
+            )
+        axis.set_title(f"{title}: {name}", fontsize=10)
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_xlabel("UMAP 1", fontsize=8)
+        axis.set_ylabel("UMAP 2", fontsize=8)
+        for spine in axis.spines.values():
+            spine.set_color("#bbbbbb")
+        axis.legend(
+            title=name,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+            frameon=False,
+            fontsize=8,
+            title_fontsize=8,
+            markerscale=max(1.0, 30.0 / size) ** 0.5,
+            ncol=int(np.ceil(len(categories) / _LEGEND_ROWS)),
+            handletextpad=0.3,
+        )
+    return figure
+
+
 def umap_figure(
     adata: ad.AnnData, clusters: pd.Series, labels: Sequence[str], title: str, path: Path, seed: int = 0
 ) -> None:
@@ -32,72 +109,116 @@ def umap_figure(
     import scanpy as sc
 
     held_out = adata[adata.obs["split"] == "test"].copy()
-    held_out.obs["cluster"] = pd.Categorical(clusters.reindex(held_out.obs_names).astype(str))
     n_neighbors = max(2, min(15, held_out.n_obs - 1))
     # Gaussian-kernel connectivities instead of UMAP's fuzzy simplicial sets: the layout is as informative for a
     # figure, and it spares ~10 s of numba compilation in every figure job.
     sc.pp.neighbors(held_out, use_rep="X_latent", n_neighbors=n_neighbors, random_state=seed, method="gauss")
     sc.tl.umap(held_out, random_state=seed)
-    colors = [label for label in labels if label in held_out.obs] + ["cluster"]
-    for label in colors:
-        held_out.obs[label] = held_out.obs[label].astype(str).astype("category")
-    figure, axes = plt.subplots(1, len(colors), figsize=(4.2 * len(colors), 3.8), squeeze=False)
-    for axis, color in zip(axes[0], colors, strict=True):
-        sc.pl.umap(held_out, color=color, ax=axis, show=False, title=f"{title}: {color}", frameon=False)
-    _save(figure, path)
+    colorings = {label: held_out.obs[label] for label in labels if label in held_out.obs}
+    colorings["cluster"] = clusters.reindex(held_out.obs_names)
+    _save(scatter_panels(np.asarray(held_out.obsm["X_umap"]), colorings, title), path)
 
 
 def kaplan_meier_figure(
     obs: pd.DataFrame, clusters: pd.Series, time_column: str, event_column: str, title: str, path: Path
 ) -> None:
-    """Kaplan-Meier curves per cluster on held-out tumors, with numbers at risk."""
+    """``kaplan_meier_plot`` saved as a PNG."""
+    _save(kaplan_meier_plot(obs, clusters, time_column, event_column, title), path)
+
+
+def kaplan_meier_plot(obs: pd.DataFrame, clusters: pd.Series, time_column: str, event_column: str, title: str):
+    """Kaplan-Meier curves per cluster on held-out tumors, with numbers at risk; the y-axis spans 0 to 1. The
+    legend gives each cluster's held-out tumors, how many of them lack survival data (the curves and numbers at
+    risk leave those out) and how many have time 0 (counted out of the numbers at risk from the first tick)."""
     from lifelines import KaplanMeierFitter
     from lifelines.plotting import add_at_risk_counts
 
     held_out = obs[obs["split"] == "test"]
     groups = clusters.reindex(held_out.index)
-    figure, axis = plt.subplots(figsize=(6, 4.5))
-    fitters = []
-    for cluster in sorted(groups.dropna().unique()):
-        members = held_out[groups == cluster]
+    figure, axis = plt.subplots(figsize=(4.6, 4.0))
+    fitters, handles, names = [], [], []
+    cluster_text, order = _categories(groups)
+    cluster_text.index = held_out.index
+    for cluster in order:
+        if cluster == MISSING:
+            continue
+        members = held_out[cluster_text == cluster]
         usable = members[[time_column, event_column]].dropna()
         if len(usable) == 0:
             continue
-        fitter = KaplanMeierFitter(label=f"cluster {cluster} (n={len(usable)})")
+        fitter = KaplanMeierFitter(label=f"cluster {cluster}")
         fitter.fit(usable[time_column], usable[event_column])
         fitter.plot_survival_function(ax=axis, ci_show=False)
         fitters.append(fitter)
+        handles.append(axis.get_lines()[-1])
+        notes = []
+        if len(members) > len(usable):
+            notes.append(f"{len(members) - len(usable)} without survival data")
+        at_zero = int((usable[time_column] <= 0).sum())
+        if at_zero:
+            notes.append(f"{at_zero} at time 0")
+        names.append(f"cluster {cluster} (n={len(members)}" + "".join(f",\n{note}" for note in notes) + ")")
+    # Survival probability on its whole range, 0 to 1; curves start at 1, so the top edge must not clip them.
+    axis.set_ylim(0.0, 1.0)
+    for line in axis.get_lines():
+        line.set_clip_on(False)
     if fitters:
+        axis.legend(handles, names, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8)
         add_at_risk_counts(*fitters, ax=axis, rows_to_show=["At risk"])
+    elif axis.get_legend() is not None:
+        axis.get_legend().remove()
     axis.set_title(title)
-    axis.set_xlabel(time_column)
+    axis.set_xlabel(f"days ({time_column})")
     axis.set_ylabel("survival probability")
-    _save(figure, path)
+    return figure
+
+
+# One colour and line style per seed, so that seeds stay apart where their curves cross.
+_SEED_STYLES = ("-", "--", ":", "-.")
 
 
 def training_curves_figure(histories: Mapping[int, pd.DataFrame], title: str, path: Path) -> None:
-    """Train and val loss per epoch, one line pair per seed."""
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for seed, history in histories.items():
-        for column, style in (("train_loss", "-"), ("val_loss", "--")):
+    """``training_curves_plot`` saved as a PNG."""
+    _save(training_curves_plot(histories, title), path)
+
+
+def training_curves_plot(histories: Mapping[int, pd.DataFrame], title: str):
+    """Train loss and val loss per epoch side by side (same y scale), one colour and line style per seed."""
+    figure, axes = plt.subplots(1, 2, figsize=(6.2, 3.2), sharey=True, layout="constrained")
+    colours = _palette(max(len(histories), 1))
+    for index, (seed, history) in enumerate(histories.items()):
+        for axis, column in zip(axes, ("train_loss", "val_loss"), strict=True):
             if column in history:
                 values = history[["epoch", column]].dropna()
-                axis.plot(values["epoch"], values[column], style, label=f"seed {seed} {column.split('_')[0]}")
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("loss (reconstruction + KL and heads where used)")
-    axis.set_title(title)
-    axis.legend(fontsize=7)
-    _save(figure, path)
+                axis.plot(
+                    values["epoch"],
+                    values[column],
+                    _SEED_STYLES[index % len(_SEED_STYLES)],
+                    color=colours[index % len(colours)],
+                    linewidth=1.4,
+                    label=f"seed {seed}",
+                )
+    for axis, name in zip(axes, ("training tumors", "validation tumors"), strict=True):
+        axis.set_title(name, fontsize=10)
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("loss: reconstruction, plus KL and heads where used", fontsize=8)
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8)
+    figure.suptitle(title)
+    return figure
 
 
 def metric_bars_figure(summary: pd.DataFrame, metric: str, label: str, path: Path) -> None:
-    """Mean ± sd over seeds of one metric, one bar per model."""
+    """Mean ± sd over seeds of one metric, one bar per model (the value itself for one seed)."""
     rows = summary[(summary["metric"] == metric) & (summary["label"].fillna("") == label)]
     stats = rows.groupby("model")["value"].agg(["mean", "std"]).sort_values("mean")
+    seeds = int(rows["seed"].nunique()) if "seed" in rows else 1
     figure, axis = plt.subplots(figsize=(6, 0.3 * len(stats) + 1.2))
-    axis.barh(stats.index, stats["mean"], xerr=np.nan_to_num(stats["std"]), color="#4c72b0")
-    axis.set_xlabel(f"{metric} ({label})" if label else metric)
-    axis.set_title("held-out tumors, mean ± sd over seeds")
+    error = np.nan_to_num(stats["std"]) if seeds > 1 else None
+    axis.barh(stats.index, stats["mean"], xerr=error, color="#4c72b0")
+    name = metric_info(metric).header
+    axis.set_xlabel(f"{name}, {label}" if label else name)
+    axis.set_title(f"held-out tumors, {seeds_phrase(seeds)}")
     _save(figure, path)
 
 
@@ -119,7 +240,8 @@ def contingency_figure(clusters: pd.Series, labels: pd.Series, title: str, path:
 def k_curve_figure(k_selection: pd.DataFrame, title: str, path: Path) -> None:
     """Silhouette of k-means on training latents against k, mean over seeds, one line per model; the k used
     for clustering is marked."""
-    figure, axis = plt.subplots(figsize=(6.5, 4))
+    figure, axis = plt.subplots(figsize=(7.5, 4), layout="constrained")
+    seeds = int(k_selection["seed"].nunique()) if "seed" in k_selection else 1
     for model, rows in k_selection.groupby("model", sort=False):
         curve = rows.groupby("k")["silhouette"].mean()
         (line,) = axis.plot(curve.index, curve.to_numpy(), marker=".", label=model)
@@ -128,26 +250,28 @@ def k_curve_figure(k_selection: pd.DataFrame, title: str, path: Path) -> None:
             k = int(chosen.mode().iloc[0])
             axis.plot([k], [curve.get(k, np.nan)], "o", markersize=9, fillstyle="none", color=line.get_color())
     axis.set_xlabel("k (k-means on training latents)")
-    axis.set_ylabel("silhouette (train)")
+    axis.set_ylabel("silhouette, training tumors" + (f" (mean over {seeds} seeds)" if seeds > 1 else ""))
     axis.set_title(title)
-    axis.legend(fontsize=6, ncol=2)
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     _save(figure, path)
 
 
 def contribution_figure(contributions: pd.DataFrame, metric: str, label: str, path: Path) -> None:
     """Drop of a held-out metric when each modality is masked, mean ± sd over seeds, per multi-modal model."""
     rows = contributions[(contributions["metric"] == metric) & (contributions["label"] == label)]
+    seeds = int(rows["seed"].nunique()) if "seed" in rows else 1
     stats = rows.groupby(["model", "modality"])["drop"].agg(["mean", "std"]).reset_index()
     models, modalities = list(dict.fromkeys(stats["model"])), list(dict.fromkeys(stats["modality"]))
-    figure, axis = plt.subplots(figsize=(1.5 + 1.4 * len(models), 4))
+    figure, axis = plt.subplots(figsize=(2.5 + 1.4 * len(models), 4), layout="constrained")
     width = 0.8 / max(1, len(modalities))
     for index, modality in enumerate(modalities):
         part = stats[stats["modality"] == modality].set_index("model").reindex(models)
         positions = np.arange(len(models)) + index * width
-        axis.bar(positions, part["mean"], width, yerr=np.nan_to_num(part["std"]), label=modality)
+        error = np.nan_to_num(part["std"]) if seeds > 1 else None
+        axis.bar(positions, part["mean"], width, yerr=error, label=modality)
     axis.set_xticks(np.arange(len(models)) + width * (len(modalities) - 1) / 2, models, rotation=30, ha="right")
     axis.axhline(0, color="black", linewidth=0.6)
-    axis.set_ylabel(f"drop in {metric} ({label}) without the modality")
-    axis.set_title("modality contributions (leave-one-modality-out, held-out tumors)", fontsize=9)
-    axis.legend(fontsize=7)
+    axis.set_ylabel(f"drop in {metric_info(metric).header}, {label},\nwithout the modality", fontsize=9)
+    axis.set_title(f"leave-one-modality-out, held-out tumors, {seeds_phrase(seeds)}", fontsize=9)
+    axis.legend(fontsize=7, title="masked", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     _save(figure, path)

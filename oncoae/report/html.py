@@ -8,33 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import yaml
 
-# Direction of "better" for each metric; metrics not listed are shown but never ranked.
-HIGHER_IS_BETTER = {
-    "ari": True,
-    "nmi": True,
-    "ami": True,
-    "silhouette": True,
-    "c_index": True,
-    "c_index_head": True,
-    "logrank_p": False,
-    "logrank_p_permutation": False,
-    "n_enriched": True,
-    "reconstruction_error": False,
-}
-HEADLINE_METRICS = (
-    "ari",
-    "nmi",
-    "ami",
-    "silhouette",
-    "logrank_p",
-    "logrank_p_permutation",
-    "c_index",
-    "n_enriched",
-    "reconstruction_error",
-)
+from oncoae.report.comparison import ComparisonTable, best_models, comparison_tables
+
+__all__ = ["Figure", "ReportContent", "Table", "best_models", "comparison_tables", "plain_yaml", "render_report"]
 
 
 @dataclass
@@ -69,74 +48,6 @@ class ReportContent:
     notes: Sequence[str] = ()
 
 
-def _seed_sd(*sds: float) -> float:
-    """The seed-to-seed sd that decides a tie: the larger of the two models' (a deterministic baseline has 0)."""
-    finite = [sd for sd in sds if not np.isnan(sd)]
-    return max(finite) if finite else 0.0
-
-
-def metric_statistics(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sd and number of seeds per (model, metric, label)."""
-    frame = summary.copy()
-    frame["label"] = frame["label"].fillna("")
-    return frame.groupby(["model", "metric", "label"])["value"].agg(mean="mean", sd="std", n="count").reset_index()
-
-
-def comparison_table(summary: pd.DataFrame, metrics: Sequence[str] = HEADLINE_METRICS) -> pd.DataFrame:
-    """Models x metric columns of 'mean ± sd'; the best per column gets ★, values within its seed sd get ≈."""
-    stats = metric_statistics(summary)
-    stats = stats[stats["metric"].isin(metrics)]
-    columns: dict[str, pd.Series] = {}
-    for (metric, label), group in stats.groupby(["metric", "label"], sort=False):
-        group = group.set_index("model")
-        higher = HIGHER_IS_BETTER.get(metric)
-        means = group["mean"]
-        best = None
-        if higher is not None and means.notna().any():
-            best = means.idxmax() if higher else means.idxmin()
-        cells = {}
-        for model, row in group.iterrows():
-            text = "n/a" if np.isnan(row["mean"]) else f"{row['mean']:.3g}"
-            if not np.isnan(row["sd"]) and row["n"] > 1:
-                text += f" ± {row['sd']:.2g}"
-            if best is not None and model == best:
-                text = "★ " + text
-            elif best is not None and not np.isnan(row["mean"]):
-                if abs(row["mean"] - means[best]) <= _seed_sd(group.loc[best, "sd"], row["sd"]):
-                    text = "≈ " + text
-            cells[model] = text
-        columns[f"{metric} ({label})" if label else metric] = pd.Series(cells)
-    table = pd.DataFrame(columns)
-    table.index.name = "model"
-    return table
-
-
-def best_models(summary: pd.DataFrame, label: str | None, survival_label: str | None) -> list[tuple[str, str]]:
-    """(question, sentence) pairs naming the best model for subtypes and for survival, with its sd over seeds
-    and the models tied with it (difference within the larger of the two seed sds)."""
-    stats = metric_statistics(summary)
-    findings = []
-    questions = [("subtypes", "ari", label), ("survival", "c_index", survival_label)]
-    for question, metric, metric_label in questions:
-        if metric_label is None:
-            continue
-        rows = stats[(stats["metric"] == metric) & (stats["label"] == metric_label)].dropna(subset=["mean"])
-        if rows.empty:
-            continue
-        rows = rows.sort_values("mean", ascending=False)
-        best = rows.iloc[0]
-        sd = "" if np.isnan(best["sd"]) else f" ± {best['sd']:.3f} (sd over {int(best['n'])} seeds)"
-        sentence = f"{best['model']}: held-out {metric} vs {metric_label} = {best['mean']:.3f}{sd}"
-        others = rows.iloc[1:]
-        tied = others[[best["mean"] - r.mean <= _seed_sd(best["sd"], r.sd) for r in others.itertuples()]]
-        if len(tied):
-            sentence += "; tied within one seed sd: " + ", ".join(
-                f"{r.model} ({r.mean:.3f})" for r in tied.itertuples()
-            )
-        findings.append((question, sentence))
-    return findings
-
-
 def _image(figure: Figure) -> str:
     encoded = base64.b64encode(figure.path.read_bytes()).decode("ascii")
     caption = f"<figcaption>{html.escape(figure.caption or figure.title)}</figcaption>"
@@ -144,7 +55,44 @@ def _image(figure: Figure) -> str:
 
 
 def _table(frame: pd.DataFrame, index: bool = True) -> str:
-    return frame.to_html(index=index, escape=True, border=0, classes="table", na_rep="")
+    # In its own box: should a table ever be wider than the page, it scrolls there and the page does not.
+    table = frame.to_html(index=index, escape=True, border=0, classes="table", na_rep="")
+    return f"<div class='table-box'>{table}</div>"
+
+
+def _comparison(table: ComparisonTable) -> str:
+    """One question's comparison: human headers with summary.tsv's exact names as tooltips, notes below."""
+    head = "".join(
+        f"<th title='{html.escape(column.tooltip, quote=True)}'>{html.escape(column.header)}</th>"
+        for column in table.columns
+    )
+    rows = []
+    for model, cells in table.frame.iterrows():
+        values = "".join(
+            f"<td>{html.escape(str(cells[c.key])) if isinstance(cells[c.key], str) else '–'}</td>"
+            for c in table.columns
+        )
+        rows.append(f"<tr><th>{html.escape(str(model))}</th>{values}</tr>")
+    notes = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in table.notes)
+    return (
+        f"<div class='comparison'><h3>{html.escape(table.title)}</h3><div class='table-box'>"
+        f"<table class='table metrics'><thead><tr><th>model</th>{head}</tr></thead><tbody>{''.join(rows)}"
+        f"</tbody></table></div>{notes}</div>"
+    )
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """YAML without anchors and aliases (``&id001`` / ``*id001``): every repeated value written out."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def plain_yaml(text: str) -> str:
+    """``text`` (YAML) dumped again without anchors and aliases, in the same key order."""
+    if not text.strip():
+        return text
+    return yaml.dump(yaml.safe_load(text), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True)
 
 
 def _item(item: Figure | Table) -> str:
@@ -157,13 +105,22 @@ def _item(item: Figure | Table) -> str:
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
 color:#222;padding:0 1em}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}h3{margin:1.2em 0 .3em}
+.table-box{max-width:100%;overflow-x:auto}
 table.table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
-table.table td,table.table th{padding:.25em .6em;border-bottom:1px solid #eee;text-align:right}
+table.table td,table.table th{padding:.25em .6em;border-bottom:1px solid #eee;text-align:right;vertical-align:top}
 table.table th:first-child,table.table td:first-child{text-align:left}
-figure{display:inline-block;margin:.5em;vertical-align:top}figure img{max-width:100%;border:1px solid #eee}
-figcaption{font-size:.8em;color:#555}pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:.8em}
-nav a{margin-right:1em}.note{color:#555;font-size:.9em}
+table.table td{overflow-wrap:anywhere}
+table.metrics td{white-space:nowrap;font-variant-numeric:tabular-nums}
+table.metrics thead th{vertical-align:bottom;border-bottom:1px solid #999;min-width:6em}
+table.metrics th[title]{cursor:help;text-decoration:underline dotted #999}
+.comparisons{display:flex;flex-wrap:wrap;gap:0 3em;align-items:flex-start}
+.comparison{width:min-content;min-width:18em;max-width:100%}.comparison .note{font-size:.8em;margin:.3em 0}
+figure{display:inline-table;margin:.5em;vertical-align:top;max-width:100%}
+figure img{max-width:100%;border:1px solid #eee}
+figcaption{display:table-caption;caption-side:bottom;font-size:.8em;color:#555;padding:.2em 0 .5em}
+pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:.8em}
+nav a{margin-right:1em;white-space:nowrap;display:inline-block}.note{color:#555;font-size:.9em}
 """
 
 
@@ -188,10 +145,13 @@ def render_report(content: ReportContent, label: str | None, survival_label: str
         parts.append(f"<li>{html.escape(headline)}</li>")
     parts.append(
         "</ul><p class='note'>All figures are on held-out (test) tumors that no normalizer, model, "
-        "centroid or Cox model was fitted on. ★ marks the best value per column; ≈ marks values within "
-        "one seed sd of the best (a tie; the larger of the two models' sds).</p>"
+        "centroid or Cox model was fitted on. ★ marks the best value per column (↑: higher is better, ↓: lower "
+        "is better); ≈ marks values within one seed sd of the best (a tie; the larger of the two models' sds). "
+        "Hover a column header for the metric's exact name in summary.tsv.</p>"
     )
-    parts.append(_table(comparison_table(content.summary)))
+    parts.append(
+        "<div class='comparisons'>" + "".join(_comparison(t) for t in comparison_tables(content.summary)) + "</div>"
+    )
     for note in content.notes:
         parts.append(f"<p class='note'>{html.escape(note)}</p>")
 
@@ -211,6 +171,6 @@ def render_report(content: ReportContent, label: str | None, survival_label: str
         parts.append("<h3>Software</h3>" + _table(versions, index=False))
     if content.rule_times is not None and not content.rule_times.empty:
         parts.append("<h3>Run time per rule</h3>" + _table(content.rule_times, index=False))
-    parts.append(f"<h3>Config</h3><pre>{html.escape(content.config_text)}</pre>")
+    parts.append(f"<h3>Config</h3><pre>{html.escape(plain_yaml(content.config_text))}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)

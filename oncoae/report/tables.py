@@ -5,43 +5,56 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from oncoae.report.comparison import floor_text, permutation_floors
+from oncoae.report.format import count, metric_info, scientific, significant, values_mean_sd
 
-def _mean_sd(values: pd.Series) -> str:
-    values = values.dropna()
-    if values.empty:
-        return "n/a"
-    if len(values) == 1:
-        return f"{values.iloc[0]:.3g}"
-    return f"{values.mean():.3g} ± {values.std():.2g}"
+
+def _n_seeds(frame: pd.DataFrame) -> int:
+    return int(frame["seed"].nunique()) if "seed" in frame and len(frame) else 0
 
 
 def per_seed_values(summary: pd.DataFrame, metric: str, label: str) -> pd.DataFrame:
-    """Each seed's value of one metric: models x seeds, for the report's "every seed" table."""
+    """Each seed's value of one metric (three significant figures): models x seeds, for the report's "every
+    seed" table."""
     rows = summary[(summary["metric"] == metric) & (summary["label"].fillna("") == label)]
     table = rows.pivot_table(index="model", columns="seed", values="value", aggfunc="first")
     table.columns = [f"seed {c}" for c in table.columns]
-    return table.round(3)
+    return table.map(significant)
 
 
 def survival_table(summary: pd.DataFrame, time_label: str) -> pd.DataFrame:
-    """Log-rank p (asymptotic and by permutation, median over seeds) and the C-index with its bootstrap
-    interval (means over seeds) per model."""
+    """Log-rank p (asymptotic and by permutation, median over seeds; a permutation p at its floor written as
+    such) and the C-index with its bootstrap interval (means over seeds) per model."""
     rows = summary[summary["label"].fillna("") == time_label]
     wide = rows.pivot_table(index=["model", "seed"], columns="metric", values="value", aggfunc="first")
     out = pd.DataFrame(index=wide.index.get_level_values("model").unique())
     grouped = wide.groupby(level="model")
+    seeds = _n_seeds(rows)
+    median = f", median over {seeds} seeds" if seeds > 1 else ""
+    mean = f", mean over {seeds} seeds" if seeds > 1 else ""
     if "logrank_p" in wide:
-        out["log-rank p (asymptotic, median)"] = grouped["logrank_p"].median().map("{:.2g}".format)
+        out[f"log-rank p, asymptotic{median}"] = grouped["logrank_p"].median().map(scientific)
     if "logrank_p_permutation" in wide:
-        out["log-rank p (permutation, median)"] = grouped["logrank_p_permutation"].median().map("{:.2g}".format)
-        out["permutations (max)"] = grouped["logrank_permutations"].max().astype(int)
+        column = f"log-rank p, permutation{median}"
+        out[column] = grouped["logrank_p_permutation"].median().map(scientific)
+        floors = permutation_floors(rows)
+        if len(floors):
+            floors = floors.xs(time_label, level="label")
+            for model in floors.index[floors["saturated"].astype(bool)]:
+                out.loc[model, column] = floor_text(floors.loc[model, "floor"])
+        out["permutations run" + (" (most in a seed)" if seeds > 1 else "")] = (
+            grouped["logrank_permutations"].max().map(count)
+        )
     if "c_index" in wide:
         means = grouped[["c_index", "c_index_low", "c_index_high"]].mean()
-        out["C-index [bootstrap CI], mean over seeds"] = [
-            f"{r.c_index:.3f} [{r.c_index_low:.3f}, {r.c_index_high:.3f}]" for r in means.itertuples()
+        out[f"C-index [bootstrap interval]{mean}"] = [
+            f"{significant(r.c_index)} [{significant(r.c_index_low)}, {significant(r.c_index_high)}]"
+            for r in means.itertuples()
         ]
     if "c_index_head" in wide:
-        out["C-index of the Cox head"] = grouped["c_index_head"].apply(_mean_sd)
+        out["C-index of the Cox head" + (f" ({'mean ± sd' if seeds > 1 else 'one seed'})")] = grouped[
+            "c_index_head"
+        ].apply(lambda v: "–" if v.isna().all() else values_mean_sd(v))
     out.index.name = "model"
     return out
 
@@ -50,10 +63,12 @@ def contribution_table(contributions: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd over seeds of each metric's drop when a modality is masked: (model, modality) x metric."""
     if contributions.empty:
         return pd.DataFrame()
-    frame = contributions.assign(column=lambda t: "drop in " + t["metric"] + " (" + t["label"] + ")")
-    table = frame.groupby(["model", "modality", "column"])["drop"].apply(_mean_sd).unstack("column")
+    frame = contributions.assign(
+        column=lambda t: "drop in " + t["metric"].map(lambda m: metric_info(m).header) + ", " + t["label"]
+    )
+    table = frame.groupby(["model", "modality", "column"])["drop"].apply(values_mean_sd).unstack("column")
     tumors = frame.groupby(["model", "modality"])["n_tumors"].max()
-    table["held-out tumors with it"] = tumors
+    table["held-out tumors with it"] = tumors.map(count)
     return table
 
 
@@ -72,7 +87,11 @@ def leiden_table(leiden: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     stats = leiden.groupby(["model", "label", "resolution"]).agg(n=("n_clusters", "mean"), ari=("ari", "mean"))
     cells = stats.apply(
-        lambda r: f"{r['n']:.1f} clusters, ARI {r['ari']:.2f}" if np.isfinite(r["ari"]) else f"{r['n']:.1f} clusters",
+        lambda r: (
+            f"{count(r['n'])} clusters, ARI {significant(r['ari'])}"
+            if np.isfinite(r["ari"])
+            else f"{count(r['n'])} clusters"
+        ),
         axis=1,
     )
     table = cells.unstack("resolution")
@@ -85,10 +104,14 @@ def enrichment_table(enrichment: pd.DataFrame) -> pd.DataFrame:
     if enrichment.empty:
         return pd.DataFrame()
     grouped = enrichment.groupby(["model", "column"])
+    seeds = _n_seeds(enrichment)
+    tests = {"chi2": "chi-square", "kruskal": "Kruskal-Wallis"}
     table = pd.DataFrame(
         {
-            "test": grouped["test"].first(),
-            "adjusted p (median over seeds)": grouped["p_adjusted"].median().map("{:.2g}".format),
+            "test": grouped["test"].first().map(lambda t: tests.get(t, t)),
+            "adjusted p" + (f" (median over {seeds} seeds)" if seeds > 1 else ""): grouped["p_adjusted"]
+            .median()
+            .map(scientific),
             "enriched in seeds": grouped["enriched"].apply(lambda v: f"{int(v.astype(bool).sum())}/{len(v)}"),
         }
     )
@@ -100,12 +123,12 @@ def characterization_table(characterization: pd.DataFrame, model: str, n_top: in
     rows = characterization[(characterization["model"] == model) & (characterization["rank"] <= n_top)]
     if rows.empty:
         return pd.DataFrame()
-    significant = rows["p_adjusted"] < 0.05
+    is_significant = rows["p_adjusted"] < 0.05
     rows = rows.assign(
         text=rows["feature"].astype(str)
         + " ("
-        + rows["mean_difference"].map("{:+.2f}".format)
-        + np.where(significant, "", ", n.s.")
+        + rows["mean_difference"].map(lambda v: significant(v, sign=True))
+        + np.where(is_significant, "", ", n.s.")
         + ")"
     )
     table = rows.groupby(["cluster", "modality"])["text"].apply(", ".join).unstack("modality")
