@@ -24,12 +24,12 @@ log = logging.getLogger(__name__)
 ORIENTATIONS = ("samples_x_features", "features_x_samples")
 ANNOTATION_COLUMNS = ("Entrez_Gene_Id", "Cytoband", "Composite.Element.REF")
 DAYS_PER_MONTH = 365.25 / 12
-# Survival times in a wrong unit look like any other numbers, so their spread is checked after conversion to
-# days. Real cohorts sit far inside these bounds (TCGA median follow-up 1-3 years; BRCA and pan-cancer sets here:
-# median 368-944 days, longest 9,219 days = 25 years). Months read as days give medians of 10-30 "days"
-# (TCGA BRCA: 26.8); days read as months give a longest time of centuries (717 years). Keep in step with the
-# description of clinical.survival.unit in config/schema.yaml.
-MIN_MEDIAN_SURVIVAL_DAYS = 30
+# Survival times in a wrong unit look like any other numbers, so their longest value is checked after conversion
+# to days. Real cohorts follow some tumors for years: the longest time per TCGA cancer type is 3,377-9,219 days.
+# Months read as days give a longest time under a year (TCGA BRCA: 282 "days"); days read as months give
+# centuries (717 years). The median is no guide: TCGA COAD and READ have a median of 31 days, as published.
+# Keep in step with the description of clinical.survival.unit in config/schema.yaml.
+MIN_LONGEST_SURVIVAL_DAYS = 365.25
 MAX_SURVIVAL_DAYS = 100 * 365.25
 
 
@@ -255,22 +255,23 @@ def parse_event(value: str) -> float:
 
 
 def check_survival_unit(days: pd.Series, path: Path, column: str, unit: str) -> None:
-    """Survival times (already in days) whose median or maximum no cohort has: the declared unit is wrong."""
+    """Survival times (already in days) whose longest is shorter than a year or longer than a century: the
+    declared unit is wrong."""
     known = days.dropna()
     if known.empty:
         return
-    median, longest = float(known.median()), float(known.max())
-    if median < MIN_MEDIAN_SURVIVAL_DAYS:
+    longest, sample = float(known.max()), str(known.idxmax())
+    if longest < MIN_LONGEST_SURVIVAL_DAYS:
         hint = "if the times are in months, set clinical.survival.unit: months" if unit == "days" else "check the unit"
         raise InputError(
-            f"{path}: column {column!r}: median survival time {median:.1f} days is implausibly short for "
-            f"clinical.survival.unit {unit}; {hint}"
+            f"{path}: column {column!r}: the longest survival time is {longest:.1f} days (sample {sample!r}), "
+            f"implausibly short for clinical.survival.unit {unit}; {hint}"
         )
     if longest > MAX_SURVIVAL_DAYS:
         hint = "if the times are in days, set clinical.survival.unit: days" if unit == "months" else "check the unit"
         raise InputError(
-            f"{path}: column {column!r}, sample {known.idxmax()!r}: survival time of {longest / 365.25:.0f} years "
-            f"is implausible for clinical.survival.unit {unit}; {hint}"
+            f"{path}: column {column!r}, sample {sample!r}: survival time of {longest / 365.25:.0f} years is "
+            f"implausible for clinical.survival.unit {unit}; {hint}"
         )
 
 
