@@ -235,8 +235,8 @@ def encode_command(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from oncoae.encoding import MIN_FEATURE_OVERLAP
-
+    # The guard's threshold is written out rather than imported from oncoae.encoding, which imports torch:
+    # --help and --version stay instant (tests/test_cli.py checks the figure against MIN_FEATURE_OVERLAP).
     parser = argparse.ArgumentParser(
         prog="python -m oncoae", description="Commands that work on a finished oncoae run."
     )
@@ -248,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Embed new tumors with a run's trained autoencoder or baseline and its normalizers. Missing features "
             "are imputed with the training mean and extra features dropped (both logged); an input modality must "
-            f"hold at least {MIN_FEATURE_OVERLAP:.0%} of the model's features of that modality and have tumors as "
+            "hold at least 50% of the model's features of that modality and have tumors as "
             "rows, else the command stops; a modality left out is absent for every tumor. Tumors keep the order of "
             "the input."
         ),

@@ -29,12 +29,23 @@ def test_help_lists_the_commands():
     assert result.returncode == 2 and "COMMAND" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_encode_help_states_the_overlap_threshold():
+    result = oncoae_cli("encode", "--help")
+    assert result.returncode == 0, result.stderr
+    assert f"at least {MIN_FEATURE_OVERLAP:.0%} of the model's features" in " ".join(result.stdout.split())
+
+
 def test_version_is_the_package_version():
     declared = re.search(r'^version = "([^"]+)"', (REPO / "pyproject.toml").read_text(), re.MULTILINE).group(1)
     assert oncoae.__version__ == declared
     result = oncoae_cli("--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"oncoae {declared}"
+    # Cheap: printing the version imports neither torch nor anndata.
+    probe = "import sys; from oncoae.cli import main\ntry: main(['--version'])\nexcept SystemExit: pass\n"
+    probe += "print(sorted({'torch', 'anndata'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().endswith("[]"), result.stdout + result.stderr
 
 
 MODEL = [f"GENE{i}" for i in range(10)]
