@@ -161,3 +161,44 @@ def test_example_configs_name_existing_columns():
         path = REPO / config["clinical"]["path"]
         config.setdefault("split", {})
         check_clinical_columns(config, read_header(path), str(path))
+
+
+def _dry_run_error(folder, config) -> tuple[int, list[str]]:
+    result = run_snakemake(folder, write_config(folder, config), "-n", check=False, timeout=120)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("oncoae:")]
+    return result.returncode, lines
+
+
+def test_simulated_source_is_checked_against_the_simulators_columns(tmp_path):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["clinical"]["labels"] = ["Subtype"]
+    code, lines = _dry_run_error(tmp_path, config)
+    assert code != 0 and lines == [
+        "oncoae: clinical.labels: column 'Subtype' not in the simulated clinical table; did you mean 'subtype'?"
+    ]
+
+
+def _xena_config(cache) -> dict:
+    config = yaml.safe_load((REPO / "config" / "examples" / "tcga-brca-xena.yaml").read_text())
+    config["download"] = {"cache_dir": str(cache)}
+    config["clinical"]["labels"] = ["subtype_mrna"]
+    return config
+
+
+def test_xena_source_is_checked_once_downloaded_and_skipped_before(tmp_path):
+    from oncoae.workflow import cache_name, host_of
+
+    from .public_fixtures import xena_files
+
+    config = _xena_config(tmp_path / "cache")
+    # Nothing downloaded yet: the columns cannot be known, so the DAG (downloads first) builds.
+    assert _dry_run_error(tmp_path, config) == (0, [])
+    folder = tmp_path / "cache" / "xena" / host_of(config["xena"]["hub"])
+    folder.mkdir(parents=True)
+    for name, body in xena_files(10).items():
+        (folder / cache_name(name)).write_bytes(body)
+    code, lines = _dry_run_error(tmp_path, config)
+    survival, subtypes = (folder / cache_name(config["xena"][key]) for key in ("clinical_dataset", "subtype_dataset"))
+    assert code != 0 and lines == [
+        f"oncoae: clinical.labels: column 'subtype_mrna' not in {survival} + {subtypes}; did you mean 'Subtype_mRNA'?"
+    ]

@@ -296,3 +296,15 @@ def test_barcodes_equal_once_spelled_alike_are_duplicates_in_the_clinical_table(
     path.write_text("id\tlabel\nTCGA-CS-4938\tA\ntcga.cs.4938\tB\n")
     with pytest.raises(InputError, match=r"sample 'TCGA-CS-4938' appears more than once"):
         read_clinical_file(path, "id", ["label"], None)
+
+
+@pytest.mark.filterwarnings("ignore:Variable names are not unique")  # anndata's, about the file this test makes
+def test_duplicate_feature_in_h5ad_is_named(tmp_path):
+    import anndata as ad
+
+    path = tmp_path / "m.h5ad"
+    adata = ad.AnnData(X=np.ones((2, 2), dtype=np.float32))
+    adata.obs_names, adata.var_names = ["s1", "s2"], ["g1", "g1"]
+    adata.write_h5ad(path)
+    with pytest.raises(InputError, match=r"m\.h5ad: feature 'g1' appears more than once in the header"):
+        read_modality_file(path)

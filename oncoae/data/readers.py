@@ -193,6 +193,7 @@ def read_modality_file(path: str | Path, orientation: str = "samples_x_features"
             adata = ad.read_h5ad(path)
         except Exception as error:  # anndata raises many kinds for a broken file
             raise InputError(f"{path}: not a valid .h5ad file ({type(error).__name__}: {error})") from error
+        check_unique_header(path, list(adata.var_names.astype(str)), "feature")
         values = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
         table = pd.DataFrame(
             values.astype(np.float32), index=adata.obs_names.astype(str), columns=adata.var_names.astype(str)
