@@ -1,5 +1,5 @@
 """Fault injection: a training job killed with SIGKILL resumes from its checkpoint and ends exactly where an
-uninterrupted run ends."""
+uninterrupted run ends, early stopping included."""
 
 from __future__ import annotations
 
@@ -23,20 +23,24 @@ WORK = "results/tiny/.work/train/ae_multimodal/seed0"
 
 def _config() -> dict:
     config = copy.deepcopy(TINY_CONFIG)
-    # Long enough to be killed in the middle; checkpoints every 2 epochs.
-    config["training"].update({"max_epochs": 150, "patience": 150, "checkpoint_every_n_epochs": 2})
+    # Early stopping (patience 20) ends this run at about epoch 55, well before max_epochs; checkpoints every 2
+    # epochs give the test points to kill at inside the last patience window.
+    config["training"].update({"max_epochs": 150, "patience": 20, "checkpoint_every_n_epochs": 2})
     config["seeds"] = [0]
     return config
 
 
-def _last_checkpoint_epoch(folder) -> int:
+def _checkpoint_state(folder) -> tuple[int, int]:
+    """(epoch, early stopping's count of epochs without improvement) of the last checkpoint; (-1, -1) if none."""
     path = folder / WORK / "checkpoints" / "last.ckpt"
     if not path.exists():
-        return -1
+        return -1, -1
     try:
-        return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # being written right now
-        return -1
+        return -1, -1
+    waits = [state["wait_count"] for key, state in checkpoint["callbacks"].items() if key.startswith("EarlyStopping")]
+    return int(checkpoint["epoch"]), int(waits[0])
 
 
 def test_killed_training_resumes_to_identical_results(tmp_path):
@@ -44,6 +48,11 @@ def test_killed_training_resumes_to_identical_results(tmp_path):
     reference.mkdir()
     interrupted.mkdir()
     run_snakemake(reference, write_config(reference, _config()), MODEL)
+    history = "results/tiny/models/ae_multimodal/seed0/history.tsv"
+    reference_history = pd.read_csv(reference / history, sep="\t")
+    reference_epochs = len(reference_history)
+    assert reference_epochs < 150, "the reference must end by early stopping, or its state is never exercised"
+    best_epoch = int(reference_history.loc[reference_history["val_loss"].idxmin(), "epoch"])
 
     config_path = write_config(interrupted, _config())
     command = [
@@ -65,14 +74,22 @@ def test_killed_training_resumes_to_identical_results(tmp_path):
         env={**os.environ, "PYTHONPATH": str(REPO)},
         start_new_session=True,
     )
+    # Kill inside the last patience window, after the best epoch: there the checkpoint holds early stopping
+    # mid-count, and no later improvement resets it. A resumed run that lost the count or the best score would
+    # train past the reference's last epoch.
     deadline = time.time() + 240
-    while _last_checkpoint_epoch(interrupted) < 10 and process.poll() is None and time.time() < deadline:
+
+    def waiting() -> bool:
+        epoch, _wait = _checkpoint_state(interrupted)
+        return epoch <= max(best_epoch, 10)
+
+    while waiting() and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     assert process.poll() is None, "training finished before it could be killed"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    killed_at = _last_checkpoint_epoch(interrupted)
-    assert 10 <= killed_at < 149
+    killed_at, wait_at_kill = _checkpoint_state(interrupted)
+    assert best_epoch < killed_at < reference_epochs - 1 and wait_at_kill >= 1, (killed_at, wait_at_kill)
     assert not (interrupted / MODEL).exists()
 
     # A killed snakemake leaves its lock behind; --unlock is the documented first step after a crash.
@@ -86,7 +103,6 @@ def test_killed_training_resumes_to_identical_results(tmp_path):
     assert expected.keys() == resumed.keys()
     for name in expected:
         assert torch.equal(expected[name], resumed[name]), name
-    history = "results/tiny/models/ae_multimodal/seed0/history.tsv"
     pd.testing.assert_frame_equal(
-        pd.read_csv(reference / history, sep="\t"), pd.read_csv(interrupted / history, sep="\t")
+        pd.read_csv(reference / history, sep="\t"), pd.read_csv(interrupted / history, sep="\t"), check_exact=True
     )
