@@ -58,11 +58,13 @@ HEADS = {
     "survival": {"time": "os_days", "event": "os_event"},
 }
 LOSSES = {"mutation": {"pos_weight": "auto"}}
+# A high learning rate on small batches: early stopping does stop (best epoch 5, stopped after epoch 7), so the
+# chosen epoch is a real observable, not just the last one.
 TRAINING = TrainingSettings(
-    max_epochs=6,
+    max_epochs=10,
     patience=2,
-    batch_size=32,
-    learning_rate=3e-3,
+    batch_size=16,
+    learning_rate=0.05,
     progress_bar=False,
     checkpoint_every_n_epochs=100,
 )
@@ -245,10 +247,13 @@ def test_autoencoder_weights_and_chosen_epoch_ignore_test_tumors(cohort, referen
     assert np.array_equal(changed.history["val_loss"].to_numpy(), reference_fit.history["val_loss"].to_numpy())
 
 
-def test_validation_tumors_reach_only_the_early_stopping_curve(cohort, reference_fit, tmp_path):
-    """Power check of the test above: perturbed validation tumors do show up, in the val loss it stops on."""
+def test_validation_tumors_move_the_early_stopping_curve_and_the_chosen_epoch(cohort, reference_fit, tmp_path):
+    """Power check of the test above: perturbed validation tumors do show up, in the val loss it stops on and so
+    in the epoch whose weights are kept."""
+    assert reference_fit.best_epoch < reference_fit.epochs_run, "early stopping never engaged: the epoch is moot"
     changed = _fit(_normalized(*_perturbed(cohort, "val")), tmp_path / "w")
     assert not np.array_equal(changed.history["val_loss"].to_numpy(), reference_fit.history["val_loss"].to_numpy())
+    assert changed.best_epoch != reference_fit.best_epoch
 
 
 def test_perturbed_training_tumors_change_the_weights(cohort, reference_fit, tmp_path):
