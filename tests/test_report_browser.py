@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -36,6 +37,8 @@ LAUNCH_TIMEOUT_S = 15.0
 PAGE_TIMEOUT_S = 30.0
 # A fixed viewport, so that the screenshot (and the blank-page thresholds below) do not depend on the machine.
 VIEWPORT = {"width": 1280, "height": 1600, "deviceScaleFactor": 1, "mobile": False}
+# The width the report must read at without sideways scrolling (issue #18: 1,200-1,400 px screens).
+WIDE_VIEWPORT = {**VIEWPORT, "width": 1400, "height": 1000}
 # Schemes a self-contained report may load from: the file itself and inline data.
 LOCAL_SCHEMES = {"data", "file"}
 
@@ -125,6 +128,7 @@ class PageInspection:
     exceptions: list[str] = field(default_factory=list)
     requested_urls: list[str] = field(default_factory=list)
     screenshot_png: bytes = b""
+    layout: dict[str, Any] = field(default_factory=dict)
 
 
 # For every <img>: whether the browser finished loading it, its intrinsic width, and the browser's own verdict
@@ -140,6 +144,30 @@ Promise.all(Array.from(document.images, img => img.decode().then(() => null, err
     naturalWidth: img.naturalWidth,
     decodeError: decodeError,
   }))))
+"""
+
+
+# How the page is laid out at the viewport's width: whether the document is wider than the window (the page
+# scrolls sideways), which boxes or images stick out of the page's content or need their own scrollbar, and
+# the comparison tables' headers with their tooltips.
+LAYOUT_JS = """
+(() => {
+  const body = document.body.getBoundingClientRect();
+  const describe = e => `${e.tagName.toLowerCase()}${e.className ? "." + e.className : ""} "${
+    (e.innerText || e.alt || "").trim().slice(0, 60)}"`;
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    outside: Array.from(document.querySelectorAll("body *"))
+      .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > body.right + 1; })
+      .map(describe),
+    scrolling: Array.from(document.querySelectorAll(".table-box"))
+      .filter(e => e.scrollWidth > e.clientWidth + 1).map(describe),
+    headers: Array.from(document.querySelectorAll("table.metrics thead th"))
+      .map(th => ({text: th.innerText, title: th.title})),
+    text: document.body.innerText,
+  };
+})()
 """
 
 
@@ -218,15 +246,16 @@ class HeadlessChromium:
         except ProcessLookupError:
             pass
 
-    def inspect(self, html: Path) -> PageInspection:
-        """Opens ``html`` in a new tab and returns what the browser saw; the tab is closed afterwards."""
+    def inspect(self, html: Path, viewport: dict[str, Any] = VIEWPORT) -> PageInspection:
+        """Opens ``html`` in a new tab at ``viewport`` and returns what the browser saw (LAYOUT_JS's answer in
+        ``layout``); the tab is closed afterwards."""
         target_id = self.browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         page = CdpConnection(f"ws://127.0.0.1:{self.port}/devtools/page/{target_id}")
         try:
             # Everything is switched on before navigating, so that errors during parsing are caught too.
             for domain in ("Page", "Runtime", "Log", "Network"):
                 page.send(f"{domain}.enable")
-            page.send("Emulation.setDeviceMetricsOverride", VIEWPORT)
+            page.send("Emulation.setDeviceMetricsOverride", viewport)
             page.events.clear()  # events from about:blank are not the report's
             url = html.resolve().as_uri()
             navigation = page.send("Page.navigate", {"url": url})
@@ -244,6 +273,8 @@ class HeadlessChromium:
                     "awaitPromise": True,
                 },
             )
+            layout = page.send("Runtime.evaluate", {"expression": LAYOUT_JS, "returnByValue": True})
+            assert "exceptionDetails" not in layout, layout["exceptionDetails"]
             screenshot = page.send("Page.captureScreenshot", {"format": "png"})
             return PageInspection(
                 url=url,
@@ -257,6 +288,7 @@ class HeadlessChromium:
                     if e["method"] == "Network.requestWillBeSent"
                 ],
                 screenshot_png=base64.b64decode(screenshot["data"]),
+                layout=layout["result"]["value"],
             )
         finally:
             page.close()
@@ -297,6 +329,23 @@ def image_problems(images: list[dict[str, Any]]) -> list[str]:
                 f"naturalWidth={image['naturalWidth']}, decode error={image['decodeError']}"
             )
     return problems
+
+
+def overflow_problems(layout: dict[str, Any]) -> list[str]:
+    """Why a page does not fit its window's width (empty list: it does): the document is wider than the window,
+    or an element sticks out of the body, or a table needs its own scrollbar."""
+    problems = []
+    if layout["scrollWidth"] > layout["innerWidth"]:
+        problems.append(
+            f"the page scrolls sideways: {layout['scrollWidth']} px wide in a {layout['innerWidth']} px window"
+        )
+    problems += [f"sticks out of the page: {e}" for e in layout["outside"][:10]]
+    problems += [f"needs its own horizontal scrollbar: {e}" for e in layout["scrolling"][:10]]
+    return problems
+
+
+# "± 0", "± 0.000" or floating-point noise such as "± 5.6e-17": an sd that should not be printed.
+SD_NOISE = re.compile(r"± (0(\.0*)?(?![\d.e])|\d(\.\d+)?e-(1[2-9]|[2-9]\d))")
 
 
 def network_problems(requested_urls: list[str]) -> list[str]:
@@ -376,6 +425,22 @@ def test_checks_catch_a_broken_page(chromium, tmp_path):
     assert page.requested_urls[0] == broken.resolve().as_uri()
     assert network_problems(page.requested_urls) == ["http://127.0.0.1:9/figure.png"], page.requested_urls
 
+    wide = tmp_path / "wide.html"
+    wide.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>wide</title><style>body{max-width:1200px}"
+        ".table-box{overflow-x:auto}</style></head><body><p>0.273 ± 5.6e-17, 1 ± 0</p>"
+        "<table style='width:1700px'><tr><td>a table as wide as the old comparison</td></tr></table>"
+        "<div class='table-box'><table style='width:1500px'><tr><td>scrolls in its box</td></tr></table></div>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    wide_page = chromium.inspect(wide, WIDE_VIEWPORT)
+    problems = overflow_problems(wide_page.layout)
+    assert problems[0].startswith("the page scrolls sideways"), problems
+    assert any("as wide as the old comparison" in p for p in problems), problems
+    assert any(p.startswith("needs its own horizontal scrollbar") for p in problems), problems
+    assert SD_NOISE.findall(wide_page.layout["text"]) and len(SD_NOISE.findall(wide_page.layout["text"])) == 2
+
     blank = tmp_path / "blank.html"
     blank.write_text("<!doctype html><html><head><title>blank</title></head><body></body></html>\n")
     blank_page = chromium.inspect(blank)
@@ -396,4 +461,26 @@ def test_report_renders_in_headless_chromium(tiny_run, chromium):
     assert page.exceptions == []
     assert page.requested_urls and page.requested_urls[0] == report.resolve().as_uri(), page.requested_urls
     assert network_problems(page.requested_urls) == []
+    assert blank_problems(page.screenshot_png) == []
+
+
+def test_report_reads_at_1400_px(tiny_run, chromium):
+    """At 1,400 px the tiny report does not scroll sideways, no table needs a scrollbar, every comparison header
+    is readable with its summary.tsv name in a tooltip, and no deterministic value prints '± 0'."""
+    report = tiny_run / "results" / "tiny" / "report.html"
+    page = chromium.inspect(report, WIDE_VIEWPORT)
+    layout = page.layout
+
+    assert layout["innerWidth"] == WIDE_VIEWPORT["width"]
+    assert layout["scrollWidth"] <= layout["innerWidth"], layout["scrollWidth"]
+    assert overflow_problems(layout) == []
+    headers = [h for h in layout["headers"] if h["text"] != "model"]
+    assert len(headers) >= 8, headers  # ARI, NMI, AMI, silhouette, log-rank p x2, C-index, reconstruction ...
+    for header in headers:
+        assert "_" not in header["text"], header
+        assert header["title"], header
+    titles = " ".join(h["title"] for h in headers)
+    for metric in ("ari (subtype)", "logrank_p_permutation (os_days)", "n_enriched", "reconstruction_error"):
+        assert metric in titles, metric
+    assert SD_NOISE.findall(layout["text"]) == []
     assert blank_problems(page.screenshot_png) == []
