@@ -81,6 +81,10 @@ def _comparison(table: ComparisonTable) -> str:
     )
 
 
+# Snakemake benchmark names -> readable headers.
+_RULE_TIME_HEADERS = {"total_s": "total time (s)", "max_rss_mb": "peak memory (MB)"}
+
+
 class _PlainDumper(yaml.SafeDumper):
     """YAML without anchors and aliases (``&id001`` / ``*id001``): every repeated value written out."""
 
@@ -170,7 +174,8 @@ def render_report(content: ReportContent, label: str | None, survival_label: str
         versions = pd.DataFrame(sorted(content.versions.items()), columns=["package", "version"])
         parts.append("<h3>Software</h3>" + _table(versions, index=False))
     if content.rule_times is not None and not content.rule_times.empty:
-        parts.append("<h3>Run time per rule</h3>" + _table(content.rule_times, index=False))
+        times = content.rule_times.rename(columns=_RULE_TIME_HEADERS)
+        parts.append("<h3>Run time per rule</h3>" + _table(times, index=False))
     parts.append(f"<h3>Config</h3><pre>{html.escape(plain_yaml(content.config_text))}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts)

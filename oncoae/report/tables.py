@@ -67,6 +67,7 @@ def contribution_table(contributions: pd.DataFrame) -> pd.DataFrame:
         column=lambda t: "drop in " + t["metric"].map(lambda m: metric_info(m).header) + ", " + t["label"]
     )
     table = frame.groupby(["model", "modality", "column"])["drop"].apply(values_mean_sd).unstack("column")
+    table.columns.name = None
     tumors = frame.groupby(["model", "modality"])["n_tumors"].max()
     table["held-out tumors with it"] = tumors.map(count)
     return table
