@@ -116,7 +116,7 @@ table.table td,table.table th{padding:.25em .6em;border-bottom:1px solid #eee;te
 table.table th:first-child,table.table td:first-child{text-align:left}
 table.table td{overflow-wrap:anywhere}
 table.metrics td{white-space:nowrap;font-variant-numeric:tabular-nums}
-table.metrics thead th{vertical-align:bottom;border-bottom:1px solid #999;min-width:6em}
+table.metrics thead th{vertical-align:bottom;border-bottom:1px solid #999;min-width:8em}
 table.metrics th[title]{cursor:help;text-decoration:underline dotted #999}
 .comparisons{display:flex;flex-wrap:wrap;gap:0 3em;align-items:flex-start}
 .comparison{width:min-content;min-width:18em;max-width:100%}.comparison .note{font-size:.8em;margin:.3em 0}
