@@ -31,6 +31,8 @@ else:
             unpack(clinical_sources),
         output:
             f"{OUT}/data/clinical.tsv",
+            # Tumors whose survival is not evaluable (clinical.survival.invalid), for the report.
+            survival_excluded=f"{OUT}/data/survival_excluded.tsv",
         params:
             id_column=config["clinical"]["id_column"],
             labels=config["clinical"]["labels"],
@@ -58,6 +60,8 @@ else:
             clinical=f"{OUT}/data/clinical.tsv",
         output:
             f"{OUT}/data/{{modality}}.h5ad",
+            # Counts for the report: tumors in the file, without a clinical row (dropped), kept; MAF variants.
+            summary=f"{OUT}/data/{{modality}}.ingest.tsv",
         params:
             orientation=lambda wildcards: config["modalities"][wildcards.modality]["orientation"],
             keep_normals=config["harmonize"]["keep_normals"],

@@ -32,5 +32,11 @@ with step_logging(snakemake.log[0]) as log:
             split_column=params.split_column,
             stratify=params.stratify,
         )
-    log.info("%d tumors in the clinical table", len(clinical))
+    import pandas as pd
+
+    from oncoae.data.readers import SURVIVAL_EXCLUDED_COLUMNS
+
+    excluded = pd.DataFrame(clinical.attrs.pop("survival_excluded", []), columns=SURVIVAL_EXCLUDED_COLUMNS)
+    log.info("%d tumors in the clinical table, %d without usable survival", len(clinical), len(excluded))
     write_table(clinical, snakemake.output[0], index=True)
+    write_table(excluded, snakemake.output.survival_excluded)

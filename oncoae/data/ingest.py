@@ -10,19 +10,22 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import anndata as ad
+import numpy as np
 import pandas as pd
 
 from oncoae.data.readers import InputError, read_modality_file
-from oncoae.data.sources import maf_to_gene_matrix
+from oncoae.data.sources import SILENT_CLASSES, maf_gene_calls, maf_to_gene_matrix
 from oncoae.data.tcga import barcode_level, harmonize_barcodes, looks_like_tcga
 
 log = logging.getLogger(__name__)
 
 
 def align_to_clinical(
-    table: pd.DataFrame, clinical_ids: pd.Index, path: Path, keep_normals: bool = False
+    table: pd.DataFrame, clinical_ids: pd.Index, path: Path, keep_normals: bool = False, n_features: int | None = None
 ) -> pd.DataFrame:
-    """Re-index a modality onto the clinical IDs; error if no tumor is shared."""
+    """Re-index a modality onto the clinical IDs; error if no tumor is shared. ``n_features`` is logged instead
+    of the table's width (for a table of row positions standing in for a sparse matrix)."""
     level = barcode_level(clinical_ids)
     if level is not None and looks_like_tcga(table.index):
         table = harmonize_barcodes(table, level, keep_normals=keep_normals, source=str(path))
@@ -40,7 +43,9 @@ def align_to_clinical(
             len(table),
             table.index[~shared][0],
         )
-    log.info("%s: %d tumors x %d features", path, int(shared.sum()), table.shape[1])
+    log.info(
+        "%s: %d tumors x %d features", path, int(shared.sum()), table.shape[1] if n_features is None else n_features
+    )
     return table.loc[shared]
 
 
@@ -51,11 +56,75 @@ def ingest_modality(
     keep_normals: bool = False,
     file_format: str = "matrix",
     sequenced_samples: list[str] | None = None,
+    counts: dict | None = None,
 ) -> pd.DataFrame:
-    """Read one modality file (a matrix, or a MAF / Xena mutation long table) and align it to the clinical IDs."""
+    """Read one modality file (a matrix, or a MAF / Xena mutation long table) and align it to the clinical IDs.
+
+    ``counts``, when given, receives ``clinical_match_counts`` (tumors in the file, without a clinical row, kept).
+    """
     path = Path(path)
     if file_format == "maf":
         table = maf_to_gene_matrix(path, sequenced_samples)
     else:
         table = read_modality_file(path, orientation)
+    if counts is not None:
+        counts.update(clinical_match_counts(table.index, clinical_ids, keep_normals))
     return align_to_clinical(table, clinical_ids, path, keep_normals)
+
+
+INGEST_SUMMARY_COLUMNS = ["modality", "metric", "value"]
+
+
+def clinical_match_counts(samples: pd.Index, clinical_ids: pd.Index, keep_normals: bool = False) -> dict:
+    """How a modality's tumors (after barcode harmonization) meet the clinical table: tumors in the file,
+    without a clinical row (dropped), kept."""
+    frame = pd.DataFrame(index=samples)
+    level = barcode_level(clinical_ids)
+    if level is not None and looks_like_tcga(frame.index):
+        frame = harmonize_barcodes(frame, level, keep_normals=keep_normals)
+    shared = frame.index.isin(clinical_ids)
+    return {
+        "n_tumors_harmonized": len(frame),
+        "n_without_clinical": int((~shared).sum()),
+        "n_tumors": int(shared.sum()),
+    }
+
+
+def ingest_mutation_calls(
+    path: str | Path,
+    clinical_ids: pd.Index,
+    keep_normals: bool = False,
+    sequenced_samples: list[str] | None = None,
+) -> tuple[ad.AnnData, dict]:
+    """A MAF (or Xena mutation long table) -> sparse gene-level 0/1 AnnData aligned to the clinical IDs, and the
+    counts for ``data/<modality>.ingest.tsv``.
+
+    The matrix stays CSR: barcodes are harmonized on the row index only, then the kept rows are taken. Tumors
+    without a clinical row are dropped and counted (log and summary). obs holds ``n_nonsilent_variants``, each
+    tumor's number of non-silent variants (its mutation burden).
+    """
+    path = Path(path)
+    calls = maf_gene_calls(path, sequenced_samples)
+    positions = pd.DataFrame({"row": np.arange(len(calls.samples))}, index=calls.samples)
+    aligned = align_to_clinical(positions, clinical_ids, path, keep_normals, n_features=len(calls.genes))
+    rows = aligned["row"].to_numpy()
+    obs = pd.DataFrame({"n_nonsilent_variants": calls.n_nonsilent[rows]}, index=aligned.index.astype(str))
+    obs.index.name = None
+    var = pd.DataFrame(index=pd.Index(calls.genes.astype(str), name=None))
+    adata = ad.AnnData(X=calls.matrix[rows].astype(np.float32), obs=obs, var=var)
+    summary = {
+        **calls.stats,
+        "n_without_clinical": len(calls.samples) - len(aligned),
+        "n_tumors": adata.n_obs,
+        "n_genes": adata.n_vars,
+        "excluded_classes": ", ".join(sorted(SILENT_CLASSES)),
+    }
+    return adata, summary
+
+
+def ingest_summary(modality: str, counts: dict) -> pd.DataFrame:
+    """The counts of one ingested modality in long form (``INGEST_SUMMARY_COLUMNS``)."""
+    return pd.DataFrame(
+        [{"modality": modality, "metric": key, "value": value} for key, value in counts.items()],
+        columns=INGEST_SUMMARY_COLUMNS,
+    )

@@ -276,6 +276,29 @@ def check_survival_unit(days: pd.Series, path: Path, column: str, unit: str) -> 
         )
 
 
+SURVIVAL_POLICIES = ("error", "exclude")
+SURVIVAL_EXCLUDED_COLUMNS = ["sample", "reason", "time", "event"]
+
+
+def unusable_survival(times: pd.Series, events: pd.Series) -> pd.DataFrame:
+    """Tumors whose survival cannot be used (columns of ``SURVIVAL_EXCLUDED_COLUMNS``), one row each, first
+    reason only: a negative time, a missing time, a missing event. ``times`` in days, ``events`` 0/1/NaN."""
+    reasons = pd.Series(pd.NA, index=times.index, dtype=object)
+    reasons[events.isna()] = "missing event"
+    reasons[times.isna()] = "missing time"
+    reasons[times < 0] = "negative time"
+    bad = reasons.notna()
+    return pd.DataFrame(
+        {
+            "sample": times.index[bad].astype(str),
+            "reason": reasons[bad].to_numpy(),
+            "time": times[bad].to_numpy(float),
+            "event": events.reindex(times.index)[bad].to_numpy(float),
+        },
+        columns=SURVIVAL_EXCLUDED_COLUMNS,
+    )
+
+
 def read_clinical_file(
     path: str | Path,
     id_column: str | None,
@@ -286,7 +309,12 @@ def read_clinical_file(
 ) -> pd.DataFrame:
     """The clinical table with the ID column as index, survival time in days and events as 0/1.
 
-    Every configured column must exist; survival times must be non-negative; events must parse.
+    Every configured column must exist; events must parse. Survival that cannot be used follows
+    ``survival["invalid"]`` (``clinical.survival.invalid``): ``error`` (the default) stops at a negative time;
+    ``exclude`` blanks the time and event of such tumors (NaN: not evaluable), so they drop out of survival
+    metrics and the Cox head only and stay in the cohort for everything else. A missing time or event is NaN
+    (not evaluable) under either policy. The tumors whose survival is not evaluable (negative, missing time,
+    missing event) are listed in ``table.attrs["survival_excluded"]`` (records of ``SURVIVAL_EXCLUDED_COLUMNS``).
     """
     path = Path(path)
     table = read_table(path)
@@ -319,7 +347,10 @@ def read_clinical_file(
                 f"{path}: column {time_column!r}, sample {sample!r}: survival time "
                 f"{table.at[sample, time_column]!r} is not a number"
             )
-        if (times < 0).any():
+        policy = survival.get("invalid", "error")
+        if policy not in SURVIVAL_POLICIES:
+            raise InputError(f"clinical.survival.invalid: {policy!r} is not one of {SURVIVAL_POLICIES}")
+        if policy == "error" and (times < 0).any():
             sample = times.index[times < 0][0]
             raise InputError(
                 f"{path}: column {time_column!r}, sample {sample!r}: negative survival time {times[sample]:g}"
@@ -336,10 +367,26 @@ def read_clinical_file(
                     f"{path}: column {event_column!r}, sample {sample!r}: cannot read event "
                     f"{value!r} (expected 0/1, '1:DECEASED'-style or Dead/Alive)"
                 ) from None
+        events = pd.Series(events, dtype=float).reindex(table.index)
+        excluded = unusable_survival(times, events)
+        # Not evaluable, never 0: NaN time and event leave the tumor out of every survival metric and head loss.
+        unusable = table.index.isin(excluded["sample"])
+        times, events = times.mask(unusable), events.mask(unusable)
         # After the per-cell checks: those name a cell, this one only the column.
         check_survival_unit(times, path, time_column, unit)
         table[time_column] = times
-        table[event_column] = pd.Series(events)
+        table[event_column] = events
+        if len(excluded):
+            counts = excluded["reason"].value_counts()
+            log.info(
+                "%s: %d tumors without usable survival (%s), left out of survival metrics only: %s",
+                path,
+                len(excluded),
+                ", ".join(f"{n} {reason}" for reason, n in counts.items()),
+                ", ".join(excluded["sample"]),
+            )
+        # Records, not a frame: pandas compares attrs when frames are combined.
+        table.attrs["survival_excluded"] = excluded.to_dict("records")
     for label in labels:
         known = table[label].dropna()
         if known.nunique() < 2:
