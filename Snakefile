@@ -43,6 +43,7 @@ include: "rules/train.smk"
 include: "rules/baselines.smk"
 include: "rules/encode.smk"
 include: "rules/evaluate.smk"
+include: "rules/attribute.smk"
 include: "rules/report.smk"
 include: "rules/export.smk"
 
@@ -52,4 +53,5 @@ rule all:
         get_final_output(),
         ANNOTATED,
         MUDATA,
+        ATTRIBUTIONS,
     default_target: True

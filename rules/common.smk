@@ -184,6 +184,18 @@ def histories_of_group(group):
     return {model: [f"{OUT}/models/{model}/seed{seed}/history.tsv" for seed in SEEDS] for model in models}
 
 
+# Feature attributions (rules/attribute.smk): the autoencoders named by attribution.models (null: all of them).
+ATTRIBUTED = (
+    [m for m in AUTOENCODERS if config["attribution"]["models"] is None or m in config["attribution"]["models"]]
+    if config["attribution"]["enabled"]
+    else []
+)
+ATTRIBUTION_FILES = ["dimensions.tsv", "clusters.tsv", "heads.tsv", "top_features.png"] + (
+    ["validation.tsv"] if config["source"] == "simulate" else []
+)
+ATTRIBUTIONS = expand(f"{OUT}/attribution/{{model}}/{{name}}", model=ATTRIBUTED, name=ATTRIBUTION_FILES)
+
+
 def xena_cache_path(dataset):
     return f"{CACHE}/xena/{host_of(config['xena']['hub'])}/{cache_name(dataset)}"
 

@@ -118,8 +118,9 @@ def _latent_matrix(
     nuisance: np.ndarray,
     spec: ModalitySimulation,
     blind_pair: tuple[int, int],
-) -> np.ndarray:
-    """Continuous latent values (samples x features): subtype means + nuisance programs + noise.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Continuous latent values (samples x features): subtype means + nuisance programs + noise, and the indices
+    of the features that carry subtype means (the ground truth of attributions).
 
     The two subtypes in ``blind_pair`` share their means in this modality, as real modalities each resolve only
     some subtype contrasts (copy number separates luminal A from B, say, but not every pair). That caps what one
@@ -139,7 +140,7 @@ def _latent_matrix(
         # Noise drawn block by block is the same stream as one (n, p) draw, without its float64 temporaries.
         noise = rng.normal(0.0, spec.noise, size=(rows.stop - rows.start, p))
         latent[rows] = subtype_means[subtypes[rows]] + nuisance[rows] @ loadings + noise
-    return latent
+    return latent, signal_features
 
 
 def _expression(rng, latent: np.ndarray) -> np.ndarray:
@@ -176,14 +177,17 @@ def _copy_number(rng, latent: np.ndarray) -> np.ndarray:
     return _blockwise(latent, calls)
 
 
-def _mutation(rng, subtypes: np.ndarray, n_subtypes: int, spec: ModalitySimulation) -> np.ndarray:
-    # Sparse 0/1: low background rates per gene, plus a few driver genes enriched in each subtype.
+def _mutation(rng, subtypes: np.ndarray, n_subtypes: int, spec: ModalitySimulation):
+    # Sparse 0/1: low background rates per gene, plus a few driver genes enriched in each subtype; the drivers
+    # of any subtype come back as the modality's subtype-signal features.
     n, p = len(subtypes), spec.n_features
     background = np.clip(rng.lognormal(np.log(0.02), 0.7, size=p), 0.002, 0.15)
     rates = np.tile(background, (n_subtypes, 1))
     n_drivers = max(1, round(spec.signal_fraction * p))
+    all_drivers = []
     for k in range(n_subtypes):
         drivers = rng.choice(p, size=n_drivers, replace=False)
+        all_drivers.append(drivers)
         rates[k, drivers] = np.clip(background[drivers] + 0.15 * spec.effect, 0.0, 0.9)
     # A per-tumor mutation burden multiplies every rate (hypermutated tumors exist).
     burden = rng.lognormal(0.0, 0.5, size=n)[:, None]
@@ -191,7 +195,7 @@ def _mutation(rng, subtypes: np.ndarray, n_subtypes: int, spec: ModalitySimulati
     for rows in _row_blocks(n):
         probabilities = np.clip(rates[subtypes[rows]] * burden[rows], 0.0, 0.95)
         blocks.append(sparse.csr_matrix(rng.random((rows.stop - rows.start, p)) < probabilities, dtype=np.float32))
-    return sparse.vstack(blocks, format="csr")
+    return sparse.vstack(blocks, format="csr"), np.unique(np.concatenate(all_drivers))
 
 
 def _survival(rng, subtypes: np.ndarray, n_subtypes: int, risk: np.ndarray, settings: SimulationSettings):
@@ -220,14 +224,15 @@ def simulate_cohort(settings: SimulationSettings) -> SimulatedCohort:
     n_continuous = 0
     for name, spec in settings.modalities.items():
         kind = name if name in MODALITY_KINDS else "expression"
+        risk_features = np.zeros(0, dtype=int)
         if kind == "mutation":
-            values = _mutation(rng, subtypes, k, spec)
+            values, signal_features = _mutation(rng, subtypes, k, spec)
         else:
             # Each continuous modality is blind to a different neighbouring pair of subtypes, so every pair
             # is resolved by at least one other modality.
             blind_pair = (n_continuous % k, (n_continuous + 1) % k)
             n_continuous += 1
-            latent = _latent_matrix(rng, subtypes, k, nuisance, spec, blind_pair)
+            latent, signal_features = _latent_matrix(rng, subtypes, k, nuisance, spec, blind_pair)
             n_risk = max(1, round(settings.risk_feature_fraction * spec.n_features))
             risk_features = risk_rng.choice(spec.n_features, size=n_risk, replace=False)
             latent[:, risk_features] += settings.risk_effect * risk[:, None]
@@ -237,7 +242,12 @@ def simulate_cohort(settings: SimulationSettings) -> SimulatedCohort:
             del latent  # before the next modality's float64 latent is allocated
         prefix = {"expression": "GENE", "methylation": "cg", "copy_number": "CN", "mutation": "MUT"}[kind]
         features = [f"{prefix}{j:05d}" for j in range(spec.n_features)]
-        tables[name] = ad.AnnData(X=values, obs=pd.DataFrame(index=samples), var=pd.DataFrame(index=features))
+        # Ground truth for attributions: which features carry subtype means (mutations: any subtype's drivers;
+        # copy number: the genes themselves, their segment-mates carry a diluted share) and the risk program.
+        var = pd.DataFrame(index=features)
+        var["subtype_signal"] = np.isin(np.arange(spec.n_features), signal_features)
+        var["risk_program"] = np.isin(np.arange(spec.n_features), risk_features)
+        tables[name] = ad.AnnData(X=values, obs=pd.DataFrame(index=samples), var=var)
 
     # Whole-modality absence: each affected tumor loses one modality; every tumor keeps at least one.
     modality_names = list(tables)
