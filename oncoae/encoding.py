@@ -153,6 +153,7 @@ class Encoding:
     reconstruction_error: pd.DataFrame
     risk: np.ndarray | None = None
     latent_without: dict[str, np.ndarray] = field(default_factory=dict)
+    class_probabilities: np.ndarray | None = None  # tumors x classes (softmax of a classification head)
 
 
 class HeldOutEncoder(_Normalizing):
@@ -193,7 +194,7 @@ class HeldOutEncoder(_Normalizing):
         if not samples:
             raise EncodingError("no tumor to encode: every input table is empty")
         source = assemble_modalities(normalized, samples)
-        latents, errors, risks = [], [], []
+        latents, errors, risks, probabilities = [], [], [], []
         with torch.no_grad():
             for start in range(0, len(samples), batch_size):
                 rows = slice(start, start + batch_size)
@@ -203,6 +204,8 @@ class HeldOutEncoder(_Normalizing):
                 latents.append(output.mean.numpy())
                 if output.risk is not None:
                     risks.append(output.risk.numpy())
+                if output.class_logits is not None:
+                    probabilities.append(torch.softmax(output.class_logits, dim=1).numpy())
                 batch_errors = {}
                 for index, name in enumerate(self.modality_names):
                     loss = self.network.likelihoods[name].per_tumor_loss(output.reconstructions[name], inputs[name])
@@ -221,6 +224,7 @@ class HeldOutEncoder(_Normalizing):
             reconstruction_error=error_table,
             risk=np.concatenate(risks).astype(np.float32) if risks else None,
             latent_without=without,
+            class_probabilities=np.concatenate(probabilities).astype(np.float32) if probabilities else None,
         )
 
     def _latent_without(self, values: Mapping[str, np.ndarray], presence: np.ndarray, index: int, batch_size: int):
@@ -258,6 +262,10 @@ class HeldOutEncoder(_Normalizing):
         adata = latent_anndata(encoding.samples, encoding.latent, obs, encoding.presence, self.modality_names, uns=uns)
         for name, latent in encoding.latent_without.items():
             adata.obsm[f"X_latent_without_{name}"] = latent
+        if encoding.class_probabilities is not None:
+            # The classification head's class probabilities, columns in the order of uns["class_names"].
+            adata.obsm["X_class_probabilities"] = encoding.class_probabilities
+            adata.uns["class_names"] = list(self.network.spec.class_names)
         return adata
 
 

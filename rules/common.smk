@@ -185,6 +185,21 @@ def histories_of_group(group):
 
 
 # Feature attributions (rules/attribute.smk): the autoencoders named by attribution.models (null: all of them).
+def check_attributed(names):
+    import difflib
+
+    for name in names or []:
+        if name not in AUTOENCODERS:
+            close = difflib.get_close_matches(name, AUTOENCODERS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"attribution.models: {name!r} is not an autoencoder of this run{hint} "
+                f"(autoencoders: {', '.join(AUTOENCODERS)})"
+            )
+
+
+with config_errors_in_one_line():
+    check_attributed(config["attribution"]["models"])
 ATTRIBUTED = (
     [m for m in AUTOENCODERS if config["attribution"]["models"] is None or m in config["attribution"]["models"]]
     if config["attribution"]["enabled"]
@@ -246,7 +261,8 @@ def input_files():
 
 
 def get_final_output():
-    return [f"{OUT}/evaluation/summary.tsv", f"{OUT}/report.html"]
+    # TUMOR_TYPE_TARGETS (rules/evaluate.smk): empty unless evaluation.tumor_type is set.
+    return [f"{OUT}/evaluation/summary.tsv", f"{OUT}/report.html", *TUMOR_TYPE_TARGETS]
 
 
 def clinical_header():

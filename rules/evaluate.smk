@@ -4,6 +4,10 @@
 # on the demo, and the baselines are scored while the autoencoders still train.
 
 
+# Keys read only by the tumor-type rules below: changing them re-runs nothing else.
+TUMOR_TYPE_KEYS = ("tumor_type", "within_type", "within_type_k")
+
+
 rule cluster_and_evaluate:
     input:
         latents=lambda wildcards: [latent_path(m, s) for m in models_in_group(wildcards.group) for s in SEEDS],
@@ -20,7 +24,9 @@ rule cluster_and_evaluate:
         seeds=SEEDS,
         clustering=canonical(config["clustering"]),
         clinical=canonical({k: config["clinical"][k] for k in ("labels", "survival")}),
-        evaluation=canonical({k: v for k, v in config["evaluation"].items() if k != "characterize_top"}),
+        evaluation=canonical(
+            {k: v for k, v in config["evaluation"].items() if k not in ("characterize_top", *TUMOR_TYPE_KEYS)}
+        ),
     log:
         f"{LOGS}/cluster_and_evaluate/{{group}}.log",
     benchmark:
@@ -82,3 +88,110 @@ rule characterize_clusters:
         runtime=20,
     script:
         "../scripts/characterize_clusters.py"
+
+
+# Tumor types (evaluation.tumor_type, off by default): held-out classification by the classification head, by
+# logistic regression on training latents and on each normalized modality, k-means with k = number of types,
+# and subtypes within evaluation.within_type; then a confusion matrix per model and method and a UMAP by type.
+TUMOR_TYPE = config["evaluation"]["tumor_type"]
+TUMOR_TYPE_DIR = f"{OUT}/evaluation/tumor_types"
+TUMOR_TYPE_FIGURES = f"{OUT}/figures/tumor_types"
+TUMOR_TYPE_MODELS = [*AUTOENCODERS, *BASELINES]
+
+
+def predicts_tumor_type(model):
+    """An autoencoder whose classification head predicts the tumor-type column."""
+    if not MODELS[model].is_autoencoder:
+        return False
+    head = MODEL_CONFIG[model]["heads"]["classification"]
+    return head["weight"] > 0 and head["label"] == TUMOR_TYPE
+
+
+def tumor_type_confusion_plan():
+    """Confusion figures by name (confusion_<name>.png): (model, method) for each latent's logistic
+    regression, each head that predicts the type and each normalized modality's logistic regression."""
+    plan = {}
+    for model in TUMOR_TYPE_MODELS:
+        if predicts_tumor_type(model):
+            plan[f"{model}_head"] = (model, "head")
+        plan[f"{model}_latent_lr"] = (model, "latent_lr")
+    for modality in MODALITIES:
+        plan[f"raw_{modality}_raw_lr"] = (f"raw_{modality}", "raw_lr")
+    return plan
+
+
+TUMOR_TYPE_TABLES = {
+    name: f"{TUMOR_TYPE_DIR}/{name}.tsv" for name in ("metrics", "recall", "confusion", "within_type")
+}
+TUMOR_TYPE_TARGETS = (
+    [
+        *TUMOR_TYPE_TABLES.values(),
+        *[f"{TUMOR_TYPE_FIGURES}/confusion_{name}.png" for name in tumor_type_confusion_plan()],
+        *[f"{TUMOR_TYPE_FIGURES}/umap_{model}.png" for model in TUMOR_TYPE_MODELS],
+    ]
+    if TUMOR_TYPE
+    else []
+)
+
+
+if TUMOR_TYPE:
+
+    rule evaluate_tumor_types:
+        input:
+            latents=[latent_path(m, s) for m in TUMOR_TYPE_MODELS for s in SEEDS],
+            normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
+        output:
+            **TUMOR_TYPE_TABLES,
+        params:
+            label=TUMOR_TYPE,
+            models=TUMOR_TYPE_MODELS,
+            head_models=[m for m in TUMOR_TYPE_MODELS if predicts_tumor_type(m)],
+            seeds=SEEDS,
+            modalities=MODALITIES,
+            kinds={m: config["modalities"][m]["kind"] for m in MODALITIES},
+            within_type=config["evaluation"]["within_type"],
+            within_type_k=config["evaluation"]["within_type_k"],
+            k_range=config["clustering"]["k_range"],
+            n_init=config["clustering"]["n_init"],
+            survival=canonical(config["clinical"]["survival"]),
+            permutations=config["evaluation"]["permutations"],
+            max_permutations=config["evaluation"]["max_permutations"],
+        log:
+            f"{LOGS}/evaluate_tumor_types.log",
+        benchmark:
+            f"{BENCH}/evaluate_tumor_types/evaluate_tumor_types.tsv"
+        conda:
+            "../envs/oncoae.yaml"
+        threads: 1
+        resources:
+            mem_mb=3000,
+            runtime=30,
+        script:
+            "../scripts/evaluate_tumor_types.py"
+
+    rule plot_tumor_types:
+        input:
+            confusion=TUMOR_TYPE_TABLES["confusion"],
+            latents=[latent_path(m, SEEDS[0]) for m in TUMOR_TYPE_MODELS],
+        output:
+            confusion=[f"{TUMOR_TYPE_FIGURES}/confusion_{name}.png" for name in tumor_type_confusion_plan()],
+            umap=[f"{TUMOR_TYPE_FIGURES}/umap_{model}.png" for model in TUMOR_TYPE_MODELS],
+        params:
+            label=TUMOR_TYPE,
+            models=TUMOR_TYPE_MODELS,
+            seeds=SEEDS,
+            confusion_names=list(tumor_type_confusion_plan()),
+            confusion_plan=tumor_type_confusion_plan(),
+            umap_seed=config["report"]["umap_seed"],
+        log:
+            f"{LOGS}/plot_tumor_types.log",
+        benchmark:
+            f"{BENCH}/plot_tumor_types/plot_tumor_types.tsv"
+        conda:
+            "../envs/oncoae.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        script:
+            "../scripts/plot_tumor_types.py"
