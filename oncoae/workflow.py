@@ -174,6 +174,24 @@ def check_configured_columns(
             )
 
 
+def tumor_type_plan(
+    config: Mapping, plans: Mapping[str, ModelPlan], model_configs: Mapping[str, dict]
+) -> dict[str, tuple[str, str]]:
+    """The tumor-type confusion figures (``evaluation.tumor_type``) by name, ``confusion_<name>.png``: (model,
+    method) for each autoencoder whose classification head predicts the type (``head``), each model's logistic
+    regression on its latent (``latent_lr``) and each normalized modality's (``raw_<modality>``, ``raw_lr``)."""
+    label = config["evaluation"]["tumor_type"]
+    plan = {}
+    for name, model in plans.items():
+        head = model_configs[name]["heads"]["classification"] if model.is_autoencoder else None
+        if head is not None and head["weight"] > 0 and head["label"] == label:
+            plan[f"{name}_head"] = (name, "head")
+        plan[f"{name}_latent_lr"] = (name, "latent_lr")
+    for modality in config["modalities"]:
+        plan[f"raw_{modality}_raw_lr"] = (f"raw_{modality}", "raw_lr")
+    return plan
+
+
 def export_package_path(directory: str) -> None:
     """Put ``directory`` first on PYTHONPATH so every job (local, conda or cluster) imports this package."""
     import os

@@ -12,6 +12,7 @@ from oncoae.workflow import (
     check_configured_columns,
     export_package_path,
     host_of,
+    tumor_type_plan,
     xena_dataset_urls,
 )
 

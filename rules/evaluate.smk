@@ -97,36 +97,15 @@ TUMOR_TYPE = config["evaluation"]["tumor_type"]
 TUMOR_TYPE_DIR = f"{OUT}/evaluation/tumor_types"
 TUMOR_TYPE_FIGURES = f"{OUT}/figures/tumor_types"
 TUMOR_TYPE_MODELS = [*AUTOENCODERS, *BASELINES]
-
-
-def predicts_tumor_type(model):
-    """An autoencoder whose classification head predicts the tumor-type column."""
-    if not MODELS[model].is_autoencoder:
-        return False
-    head = MODEL_CONFIG[model]["heads"]["classification"]
-    return head["weight"] > 0 and head["label"] == TUMOR_TYPE
-
-
-def tumor_type_confusion_plan():
-    """Confusion figures by name (confusion_<name>.png): (model, method) for each latent's logistic
-    regression, each head that predicts the type and each normalized modality's logistic regression."""
-    plan = {}
-    for model in TUMOR_TYPE_MODELS:
-        if predicts_tumor_type(model):
-            plan[f"{model}_head"] = (model, "head")
-        plan[f"{model}_latent_lr"] = (model, "latent_lr")
-    for modality in MODALITIES:
-        plan[f"raw_{modality}_raw_lr"] = (f"raw_{modality}", "raw_lr")
-    return plan
-
-
+# Confusion figures by name: (model, method), methods head (classification heads on the type), latent_lr, raw_lr.
+TUMOR_TYPE_CONFUSION = tumor_type_plan(config, MODELS, MODEL_CONFIG) if TUMOR_TYPE else {}
 TUMOR_TYPE_TABLES = {
     name: f"{TUMOR_TYPE_DIR}/{name}.tsv" for name in ("metrics", "recall", "confusion", "within_type")
 }
 TUMOR_TYPE_TARGETS = (
     [
         *TUMOR_TYPE_TABLES.values(),
-        *[f"{TUMOR_TYPE_FIGURES}/confusion_{name}.png" for name in tumor_type_confusion_plan()],
+        *[f"{TUMOR_TYPE_FIGURES}/confusion_{name}.png" for name in TUMOR_TYPE_CONFUSION],
         *[f"{TUMOR_TYPE_FIGURES}/umap_{model}.png" for model in TUMOR_TYPE_MODELS],
     ]
     if TUMOR_TYPE
@@ -145,7 +124,7 @@ if TUMOR_TYPE:
         params:
             label=TUMOR_TYPE,
             models=TUMOR_TYPE_MODELS,
-            head_models=[m for m in TUMOR_TYPE_MODELS if predicts_tumor_type(m)],
+            head_models=[model for model, method in TUMOR_TYPE_CONFUSION.values() if method == "head"],
             seeds=SEEDS,
             modalities=MODALITIES,
             kinds={m: config["modalities"][m]["kind"] for m in MODALITIES},
@@ -174,14 +153,14 @@ if TUMOR_TYPE:
             confusion=TUMOR_TYPE_TABLES["confusion"],
             latents=[latent_path(m, SEEDS[0]) for m in TUMOR_TYPE_MODELS],
         output:
-            confusion=[f"{TUMOR_TYPE_FIGURES}/confusion_{name}.png" for name in tumor_type_confusion_plan()],
+            confusion=[f"{TUMOR_TYPE_FIGURES}/confusion_{name}.png" for name in TUMOR_TYPE_CONFUSION],
             umap=[f"{TUMOR_TYPE_FIGURES}/umap_{model}.png" for model in TUMOR_TYPE_MODELS],
         params:
             label=TUMOR_TYPE,
             models=TUMOR_TYPE_MODELS,
             seeds=SEEDS,
-            confusion_names=list(tumor_type_confusion_plan()),
-            confusion_plan=tumor_type_confusion_plan(),
+            confusion_names=list(TUMOR_TYPE_CONFUSION),
+            confusion_plan=TUMOR_TYPE_CONFUSION,
             umap_seed=config["report"]["umap_seed"],
         log:
             f"{LOGS}/plot_tumor_types.log",
