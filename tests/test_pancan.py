@@ -256,3 +256,39 @@ def test_raw_gene_reference_and_subtypes_within_a_type(cohort):
         "ae", 0, adata, "cancer_type", ["UCEC"], ("os_days", "os_event"), k=None, k_range=(2, 4), permutations=50
     )
     assert 2 <= auto["k"] <= 4
+
+
+def test_confusion_figure_is_written(cohort, tmp_path):
+    from PIL import Image
+
+    from oncoae.report.tumor_type_figures import confusion_figure
+
+    clinical = _clinical(cohort)
+    confusion = score_latent("ae", 0, _latent(clinical), "cancer_type", n_init=2).frames()[2]
+    path = tmp_path / "confusion_ae_latent_lr.png"
+    confusion_figure(confusion[confusion["method"] == "latent_lr"], "ae", path)
+    with Image.open(path) as image:
+        image.verify()
+
+
+def test_tumor_type_plan_names_a_head_only_when_it_predicts_the_type():
+    from oncoae.workflow import ModelPlan, tumor_type_plan
+
+    plans = {
+        "ae_m": ModelPlan("ae_m", "autoencoder", ("m",)),
+        "ae_other": ModelPlan("ae_other", "autoencoder", ("m",), variant="other"),
+        "pca_m": ModelPlan("pca_m", "pca", ("m",)),
+    }
+
+    def heads(label, weight):
+        return {"heads": {"classification": {"label": label, "weight": weight}}}
+
+    configs = {"ae_m": heads("cancer_type", 1.0), "ae_other": heads("stage", 1.0)}
+    config = {"evaluation": {"tumor_type": "cancer_type"}, "modalities": {"m": {}}}
+    assert tumor_type_plan(config, plans, configs) == {
+        "ae_m_head": ("ae_m", "head"),
+        "ae_m_latent_lr": ("ae_m", "latent_lr"),
+        "ae_other_latent_lr": ("ae_other", "latent_lr"),
+        "pca_m_latent_lr": ("pca_m", "latent_lr"),
+        "raw_m_raw_lr": ("raw_m", "raw_lr"),
+    }

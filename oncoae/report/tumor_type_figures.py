@@ -81,7 +81,9 @@ def type_umap_figure(adata: ad.AnnData, label: str, title: str, path: Path, seed
     held_out = adata[(adata.obs["split"] == "test").to_numpy() & np.isfinite(adata.obsm["X_latent"]).all(axis=1)]
     held_out = held_out.copy()
     n_neighbors = max(2, min(15, held_out.n_obs - 1))
-    sc.pp.neighbors(held_out, use_rep="X_latent", n_neighbors=n_neighbors, random_state=seed, method="gauss")
+    # UMAP's own neighbour weights: tumors with identical mutation calls share a latent, and the Gaussian kernel of
+    # the model figures then breaks the layout into a few far-apart points.
+    sc.pp.neighbors(held_out, use_rep="X_latent", n_neighbors=n_neighbors, random_state=seed, method="umap")
     sc.tl.umap(held_out, random_state=seed)
     _save(type_scatter(np.asarray(held_out.obsm["X_umap"]), held_out.obs[label], label, title), path)
 
