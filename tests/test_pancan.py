@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -292,3 +293,24 @@ def test_tumor_type_plan_names_a_head_only_when_it_predicts_the_type():
         "pca_m_latent_lr": ("pca_m", "latent_lr"),
         "raw_m_raw_lr": ("raw_m", "raw_lr"),
     }
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_example_config_reads_the_shared_set_with_its_blemishes_listed():
+    import yaml
+
+    config = yaml.safe_load((REPO / "config" / "examples" / "tcga-pancan-mutations.yaml").read_text())
+    clinical_spec, mutation = config["clinical"], config["modalities"]["mutation"]
+    path = REPO / clinical_spec["path"]
+    assert path.is_file(), "../shared/data must sit beside the project"
+    with pytest.raises(InputError, match="negative survival time"):
+        read_clinical_file(path, "sample", ["cancer_type"], {**clinical_spec["survival"], "invalid": "error"})
+    clinical = read_clinical_file(path, "sample", clinical_spec["labels"], clinical_spec["survival"])
+    reasons = pd.DataFrame(clinical.attrs["survival_excluded"])["reason"].value_counts().to_dict()
+    assert reasons == {"missing time": 59, "negative time": 11, "missing event": 3}
+    assert len(clinical) == 7935
+    adata, counts = ingest_mutation_calls(REPO / mutation["path"], clinical.index)
+    assert counts["n_tumors_in_file"] == 8018 and counts["n_without_clinical"] == 83 and adata.n_obs == 7935
+    assert counts["n_variants"] == 1_498_172 and counts["n_nonsilent_variants"] < counts["n_variants"] - 350_837
