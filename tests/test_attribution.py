@@ -95,8 +95,8 @@ def test_batched_attribution_sums_equal_unbatched_ones():
     # A budget this small gives one tumor per batch and one interpolation point per pass.
     tiny = attribution_sums(network, values, presence, baseline, clusters, 3, features, memory_mb=1e-4)
     for field in ("signed", "absolute", "by_cluster"):
-        np.testing.assert_allclose(getattr(tiny, field), getattr(whole, field), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(tiny.head_absolute["risk"], whole.head_absolute["risk"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(getattr(tiny, field), getattr(whole, field), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(tiny.head_absolute["risk"], whole.head_absolute["risk"], rtol=1e-4, atol=1e-6)
     assert list(whole.features["feature"][:2]) == ["a0", "a1"] and len(whole.features) == 12
 
 

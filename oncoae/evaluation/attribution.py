@@ -132,9 +132,10 @@ class AttributionSums:
 
 
 def batch_size_for(n_features: int, latent_dim: int, memory_mb: float) -> int:
-    """Tumors per batch so that the batch's attributions (tumors x features x dims, float32, with the gradient
-    sums beside them) stay within ``memory_mb``."""
-    per_tumor = n_features * latent_dim * 4 * 3
+    """Tumors per batch so that the batch's attributions (tumors x features x dims, float32) and the copies made
+    of them (gradient sums, the attributions per modality and concatenated, their absolute values, the heads'
+    projections: six in all) stay within ``memory_mb``."""
+    per_tumor = n_features * latent_dim * 4 * 6
     return max(1, int(memory_mb * 2**20 // max(per_tumor, 1)))
 
 
@@ -155,7 +156,7 @@ def attribution_sums(
     feature_names: Mapping[str, Sequence[str]],
     method: str = "integrated_gradients",
     n_steps: int = 16,
-    memory_mb: float = 256.0,
+    memory_mb: float = 64.0,
 ) -> AttributionSums:
     """Per-dimension attributions of held-out tumors, summed over tumors, by cluster and through the heads.
 
@@ -187,14 +188,15 @@ def attribution_sums(
         batch_base = {name: torch.where(mask[:, [i]], base[name], inputs[name]) for i, name in enumerate(names)}
         function = encoder_function(network, mask)
         result = attribute(function, inputs, batch_base, method, n_steps, chunk)
-        block = torch.cat([result[name] for name in names], dim=1).double().numpy()  # B x F x D
+        block = torch.cat([result[name] for name in names], dim=1).numpy()  # B x F x D, float32
+        del result
         signed += block.sum(0)
         absolute += np.abs(block).sum(0)
         labels = clusters[rows]
         for k in np.unique(labels):
             by_cluster[k] += block[labels == k].sum(0)
         for head, coefficients in heads.items():
-            projected = block @ coefficients  # B x F
+            projected = block @ coefficients.astype(np.float32)  # B x F
             head_absolute[head] += np.abs(projected).sum(0)
             head_signed[head] += projected.sum(0)
     features = pd.DataFrame(
@@ -368,7 +370,7 @@ class AttributionSettings:
     method: str = "integrated_gradients"
     n_steps: int = 16
     top_features: int = 50
-    memory_mb: float = 256.0
+    memory_mb: float = 64.0
     validation_k: int = 50
 
     @classmethod
@@ -432,7 +434,9 @@ def attribute_autoencoder(
             presence.append(present)
             train_matrix, train_present = _modality_matrix(normalized[name], train)
             baseline[name] = train_matrix[train_present].mean(0)
-            train_values[name] = np.where(train_present[:, None], train_matrix, baseline[name])
+            if truth:  # the PCA comparator's input: absent modalities as the training mean, as PCA encodes them
+                train_values[name] = np.where(train_present[:, None], train_matrix, baseline[name])
+            del train_matrix
             expected = network.spec.modalities[name][0]
             if matrix.shape[1] != expected:
                 raise ValueError(
