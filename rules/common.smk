@@ -212,33 +212,6 @@ ATTRIBUTION_FILES = ["dimensions.tsv", "clusters.tsv", "heads.tsv", "top_feature
 ATTRIBUTIONS = expand(f"{OUT}/attribution/{{model}}/{{name}}", model=ATTRIBUTED, name=ATTRIBUTION_FILES)
 
 
-# Feature attributions (rules/attribute.smk): the autoencoders named by attribution.models (null: all of them).
-def check_attributed(names):
-    import difflib
-
-    for name in names or []:
-        if name not in AUTOENCODERS:
-            close = difflib.get_close_matches(name, AUTOENCODERS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(
-                f"attribution.models: {name!r} is not an autoencoder of this run{hint} "
-                f"(autoencoders: {', '.join(AUTOENCODERS)})"
-            )
-
-
-with config_errors_in_one_line():
-    check_attributed(config["attribution"]["models"])
-ATTRIBUTED = (
-    [m for m in AUTOENCODERS if config["attribution"]["models"] is None or m in config["attribution"]["models"]]
-    if config["attribution"]["enabled"]
-    else []
-)
-ATTRIBUTION_FILES = ["dimensions.tsv", "clusters.tsv", "heads.tsv", "top_features.png"] + (
-    ["validation.tsv"] if config["source"] == "simulate" else []
-)
-ATTRIBUTIONS = expand(f"{OUT}/attribution/{{model}}/{{name}}", model=ATTRIBUTED, name=ATTRIBUTION_FILES)
-
-
 def xena_cache_path(dataset):
     return f"{CACHE}/xena/{host_of(config['xena']['hub'])}/{cache_name(dataset)}"
 
