@@ -1,5 +1,6 @@
 # oncoae: latent representations of tumors from multi-omics profiles.
 # Run: snakemake --cores 2 (or: make demo). Configure: config/config.yaml, documented in config/schema.yaml.
+import signal
 import sys
 
 from snakemake.utils import min_version
@@ -8,6 +9,11 @@ min_version("9.0")
 
 # The package holds all logic; make it importable here and in every job, installed or not.
 sys.path.insert(0, workflow.basedir)
+
+# SLURM's warning before a time limit (sbatch --signal=USR1@90 --requeue) goes to every process of the job step,
+# and USR1 ends a process that does not handle it: the snakemake processes (and the shells they start) ignore it,
+# and the training step takes it back to checkpoint and requeue (oncoae/training/fit.py, RequeueOnSignal).
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 
 
 # The demo config applies only when no --configfile is given: a user's config replaces it rather than being

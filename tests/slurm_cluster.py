@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 CONF = Path("/etc/slurm/slurm.conf")
+# One GPU that exists only in SLURM's books (a count, no device file), so that jobs asking for --gpus=1 are
+# accepted and scheduled: the GPU test submits training with accelerator gpu and checks what was asked for.
+GRES_CONF = CONF.with_name("gres.conf")
 
 
 def available() -> str | None:
@@ -48,10 +51,11 @@ SchedulerType=sched/backfill
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
+GresTypes=gpu
 MpiDefault=none
 ReturnToService=2
 MinJobAge=600
-NodeName={host} CPUs={os.cpu_count()} RealMemory=16000 State=UNKNOWN
+NodeName={host} CPUs={os.cpu_count()} RealMemory=16000 Gres=gpu:1 State=UNKNOWN
 PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
 """
 
@@ -67,7 +71,8 @@ def _running(pid_file: Path) -> bool:
 class OneNodeCluster:
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
-        self.backup: bytes | None = None
+        self.backups: dict[Path, bytes | None] = {}
+        self.host = socket.gethostname().split(".")[0]
         self.pids: list[int] = []
 
     def _daemon(self, command: list[str], pid_file: Path | None = None) -> None:
@@ -81,13 +86,13 @@ class OneNodeCluster:
             raise RuntimeError(f"{command[0]} wrote no pid file {pid_file}")
 
     def start(self) -> None:
-        host = socket.gethostname().split(".")[0]
         for sub in ("state", "spool"):
             (self.scratch / sub).mkdir(parents=True, exist_ok=True)
-        if CONF.exists():
-            self.backup = CONF.read_bytes()
         CONF.parent.mkdir(parents=True, exist_ok=True)
-        CONF.write_text(_conf(host, self.scratch))
+        for path in (CONF, GRES_CONF):
+            self.backups[path] = path.read_bytes() if path.exists() else None
+        CONF.write_text(_conf(self.host, self.scratch))
+        GRES_CONF.write_text(f"AutoDetect=off\nNodeName={self.host} Name=gpu File=/dev/null\n")
         key = Path("/etc/munge/munge.key")
         if not key.exists():
             subprocess.run(["/usr/sbin/mungekey", "--create"], check=True, timeout=60)
@@ -123,7 +128,15 @@ class OneNodeCluster:
                 time.sleep(0.1)
             else:
                 os.kill(pid, signal.SIGKILL)
-        if self.backup is not None:
-            CONF.write_bytes(self.backup)
-        elif CONF.exists():
-            CONF.unlink()
+        for path, backup in self.backups.items():
+            if backup is not None:
+                path.write_bytes(backup)
+            else:
+                path.unlink(missing_ok=True)
+
+    def set_node_state(self, state: str) -> None:
+        """DRAIN keeps submitted jobs pending (nothing runs); RESUME lets them run again."""
+        command = ["scontrol", "update", f"NodeName={self.host}", f"State={state}"]
+        if state == "DRAIN":
+            command.append("Reason=oncoae-test")
+        subprocess.run(command, check=True, capture_output=True, timeout=30)

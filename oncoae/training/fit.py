@@ -9,7 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+import signal
+import subprocess
 import sys
 import warnings
 from collections.abc import Sequence
@@ -19,13 +22,15 @@ from pathlib import Path
 import lightning.pytorch as pl
 import pandas as pd
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, Checkpoint, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.plugins.environments import SLURMEnvironment
 
 from oncoae.data.modality import ModalityBatchSource, matrix_bytes
 from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
 from oncoae.training.batches import batch_loader
 from oncoae.training.task import AutoencoderTask, ObjectiveSettings
+from oncoae.warnings_filters import silence_lightning_noise
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +144,67 @@ class EpochProgressLog(Callback):
                 trainer.max_epochs,
                 self.monitor,
             )
+
+
+class TrainingRequeued(RuntimeError):
+    """SLURM's warning signal arrived: the checkpoint is written and the job is requeued; no output may be written."""
+
+
+def _slurm_job_id() -> str:
+    array_job, array_task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    return f"{array_job}_{array_task}" if array_job and array_task else os.environ["SLURM_JOB_ID"]
+
+
+class RequeueOnSignal(Checkpoint):
+    """On SLURM's warning signal (``sbatch --signal=USR1@90 --requeue``), finish the epoch, write the resumption
+    checkpoint, requeue the job and stop without outputs; the requeued job resumes from that checkpoint.
+
+    Lightning's own handler (``SLURMEnvironment(auto_requeue=True)``) checkpoints in the middle of an epoch, and
+    a run resumed mid-epoch from a plain DataLoader cannot replay the rest of that epoch's batches: it would not
+    end with the weights of an uninterrupted run. The epoch's end is where the ModelCheckpoint writes too; being a
+    ``Checkpoint``, this callback runs there after it (Lightning runs checkpoint callbacks last, in order), when
+    every other callback and the epoch's logs are done.
+    """
+
+    def __init__(self, checkpoint_path: Path, signum: int = signal.SIGUSR1) -> None:
+        self.checkpoint_path = Path(checkpoint_path)
+        self.signum = signum
+        self.requested = False
+        self._previous = None
+
+    def _note_signal(self, signum, frame) -> None:
+        self.requested = True
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._previous = signal.signal(self.signum, self._note_signal)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self._previous is not None:
+            signal.signal(self.signum, self._previous)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Any rank that got the signal stops them all at the same epoch (a no-op in one process).
+        if not trainer.strategy.reduce_boolean_decision(self.requested, all=False):
+            return
+        trainer.save_checkpoint(self.checkpoint_path)
+        epoch = int(trainer.current_epoch)
+        if trainer.is_global_zero:
+            job = _slurm_job_id()
+            subprocess.run(["scontrol", "requeue", job], check=True, capture_output=True, text=True)
+            log.warning("SLURM signal %d: checkpoint of epoch %d written, job %s requeued", self.signum, epoch, job)
+        raise TrainingRequeued(
+            f"stopped by SLURM's signal {self.signum} after epoch {epoch}; the requeued job resumes from "
+            f"{self.checkpoint_path}"
+        )
+
+
+def _slurm_plugins(checkpoint_path: Path) -> tuple[list, list]:
+    """Lightning plugins and callbacks for a job that runs under SLURM (none elsewhere)."""
+    if not SLURMEnvironment.detect():
+        return [], []
+    # The workflow's snakemake processes ignore USR1 (see the Snakefile) so that they survive the signal; the
+    # training process inherits that and takes it back here.
+    return [SLURMEnvironment(auto_requeue=False)], [RequeueOnSignal(checkpoint_path)]
 
 
 def _fingerprint(
@@ -259,6 +325,8 @@ def fit_autoencoder(
     early_stopping = EarlyStopping(monitor=settings.early_stopping_monitor, mode="min", patience=settings.patience)
     progress_log = EpochProgressLog(settings.early_stopping_monitor)
     progress_bar = sys.stderr.isatty() if settings.progress_bar is None else settings.progress_bar
+    slurm_plugins, slurm_callbacks = _slurm_plugins(work_dir / "checkpoints" / "last.ckpt")
+    silence_lightning_noise()
     trainer = pl.Trainer(
         max_epochs=settings.max_epochs,
         min_epochs=settings.min_epochs,
@@ -268,7 +336,8 @@ def fit_autoencoder(
         precision=settings.precision,
         gradient_clip_val=settings.gradient_clip_val,
         deterministic=settings.deterministic,
-        callbacks=[best_weights, checkpoint, early_stopping, progress_log, *callbacks],
+        callbacks=[best_weights, checkpoint, early_stopping, progress_log, *slurm_callbacks, *callbacks],
+        plugins=slurm_plugins or None,
         logger=_loggers(work_dir, settings.tensorboard),
         enable_progress_bar=progress_bar,
         enable_model_summary=False,
