@@ -8,8 +8,10 @@ baseline b (each feature's mean over training tumors, in normalized units) and a
 with the midpoint rule over ``n_steps`` values of alpha. IG is exact for a linear map ((x - b) * w) and complete:
 the attributions of one tumor sum to f(x) - f(b). ``gradient_x_input`` is the one-point version (the encoder
 Jacobian at the tumor times x - b): ``n_steps`` times cheaper, exact for linear encoders but not complete for
-nonlinear ones. Which one the workflow uses is ``attribution.method``; the default is IG (see
-benchmarks/results/FINDINGS.md, "Feature attributions", for the measurement on the demo's ground truth).
+nonlinear ones. Which one the workflow uses is ``attribution.method``. Measured on the demo's ground truth
+(benchmarks/results/FINDINGS.md, "Feature attributions"), both find the subtype-signal and risk-program features
+equally well (precision@50 and AUROC within a seed sd); IG is the default because it is complete, so a cluster's
+feature scores add up to its separation in the latent, at 0.6 s against 0.3 s per model and seed.
 
 Everything is attributed through the latent: the clusters' directions, the Cox risk score (a linear map of the
 batch-normalized latent, running statistics in eval mode) and the class logits are linear in the latent, so their
@@ -353,7 +355,8 @@ def validation_rows(
                     "n_features": int(keep.sum()),
                     "n_true": int(truth[keep].sum()),
                     "k": k,
-                    "precision_at_k": precision_at_k(values[keep], truth[keep], k),
+                    # NaN where the scope holds no true feature (e.g. risk features of mutations: there are none)
+                    "precision_at_k": precision_at_k(values[keep], truth[keep], k) if truth[keep].any() else np.nan,
                     "auroc": auroc(values[keep], truth[keep]),
                 }
             )
