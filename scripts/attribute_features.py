@@ -19,8 +19,10 @@ with step_logging(snakemake.log[0]) as log:
     split = pd.read_csv(inputs.split, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
     clusters = pd.read_csv(inputs.clusters, sep="\t", dtype={"sample": str})
     normalized = {m: ad.read_h5ad(path) for m, path in zip(params.modalities, inputs.normalized, strict=True)}
-    # The simulator's ground truth: var columns of the raw modalities (only var is read).
-    truth = {m: ad.read_h5ad(path, backed="r").var for m, path in zip(params.modalities, inputs.raw, strict=True)}
+    # The simulator's ground truth: var columns of the raw modalities (only var is read); none for real data.
+    truth = None
+    if params.validate:
+        truth = {m: ad.read_h5ad(p, backed="r").var for m, p in zip(params.modalities, inputs.raw, strict=True)}
     settings = AttributionSettings.from_config(params.settings)
     # The rule's expands are model-major: each model's seeds, and each model's folder of outputs, in order.
     model_paths, folders = iter(inputs.models), list(dict.fromkeys(str(Path(p).parent) for p in snakemake.output))
@@ -28,8 +30,6 @@ with step_logging(snakemake.log[0]) as log:
         networks = {seed: load_model(next(model_paths))[0] for seed in params.seeds}
         centroids = {seed: read_centroids(inputs.centroids, model, seed) for seed in params.seeds}
         own = clusters[clusters["model"] == model]
-        tables = attribute_autoencoder(
-            model, networks, normalized, split, own, centroids, settings, truth if params.validate else None, log
-        )
+        tables = attribute_autoencoder(model, networks, normalized, split, own, centroids, settings, truth, log)
         write_attributions(tables, folder, params.validate)
         plot_top_features(tables.clusters, tables.heads, Path(folder) / FIGURE_NAME, model)
