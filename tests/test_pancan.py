@@ -314,3 +314,68 @@ def test_the_example_config_reads_the_shared_set_with_its_blemishes_listed():
     adata, counts = ingest_mutation_calls(REPO / mutation["path"], clinical.index)
     assert counts["n_tumors_in_file"] == 8018 and counts["n_without_clinical"] == 83 and adata.n_obs == 7935
     assert counts["n_variants"] == 1_498_172 and counts["n_nonsilent_variants"] < counts["n_variants"] - 350_837
+
+
+@pytest.mark.workflow
+def test_the_tumor_type_steps_run_in_the_workflow(cohort, tmp_path):
+    """One small snakemake run on the fixture MAF up to the tumor-type tables and figures: the data step's
+    survival_excluded.tsv and ingest counts, a classification head read out through encoding, and confusion
+    matrices that add up to the held-out tumors."""
+    from .conftest import run_snakemake, write_config
+
+    config = {
+        "dataset": "pancan-mini",
+        "source": "local",
+        "clinical": {
+            "path": str(cohort["clinical"]),
+            "id_column": "sample",
+            "labels": ["cancer_type"],
+            "survival": {**SURVIVAL, "invalid": "exclude"},
+        },
+        "modalities": {
+            "mutation": {
+                "path": str(cohort["maf"]),
+                "format": "maf",
+                "kind": "binary",
+                "normalization": {"scale": "none", "min_frequency": 0.02},
+            }
+        },
+        "split": {"stratify": "cancer_type", "seed": 0},
+        "seeds": [0],
+        "models": {
+            "baselines": ["pca"],
+            "autoencoders": {
+                "variants": {"classifier": {"heads": {"classification": {"label": "cancer_type", "weight": 1.0}}}}
+            },
+        },
+        "architecture": {"hidden_sizes": [16], "latent_dim": 3},
+        "training": {"max_epochs": 15, "batch_size": 32, "patience": 5},
+        "clustering": {"k": 3},
+        "evaluation": {"tumor_type": "cancer_type", "within_type": ["UCEC"], "within_type_k": 2, "permutations": 50},
+    }
+    out = tmp_path / "results" / "pancan-mini"
+    targets = [
+        "evaluation/tumor_types/metrics.tsv",
+        "figures/tumor_types/confusion_ae_classifier_head.png",
+        "figures/tumor_types/umap_pca_mutation.png",
+        "data/survival_excluded.tsv",
+    ]
+    run_snakemake(tmp_path, write_config(tmp_path, config), *[f"results/pancan-mini/{t}" for t in targets])
+    excluded = pd.read_csv(out / "data" / "survival_excluded.tsv", sep="\t")
+    assert set(excluded["sample"]) == {NEGATIVE_TIME, MISSING_TIME, MISSING_EVENT}
+    assert NEGATIVE_TIME in (out / "logs" / "ingest_clinical.log").read_text()
+    counts = pd.read_csv(out / "data" / "mutation.ingest.tsv", sep="\t").set_index("metric")["value"]
+    assert int(counts["n_without_clinical"]) == len(ORPHANS)
+    split = pd.read_csv(out / "split.tsv", sep="\t")
+    n_test = int((split["split"] == "test").sum())
+    metrics = pd.read_csv(out / "evaluation" / "tumor_types" / "metrics.tsv", sep="\t")
+    assert {("ae_classifier", "head"), ("ae_mutation", "latent_lr"), ("pca_mutation", "kmeans")} <= set(
+        zip(metrics["model"], metrics["method"], strict=True)
+    )
+    assert ("raw_mutation", "raw_lr") in set(zip(metrics["model"], metrics["method"], strict=True))
+    confusion = pd.read_csv(out / "evaluation" / "tumor_types" / "confusion.tsv", sep="\t")
+    assert (confusion.groupby(["model", "method"])["count"].sum() == n_test).all()
+    within = pd.read_csv(out / "evaluation" / "tumor_types" / "within_type.tsv", sep="\t")
+    assert set(within["type"]) == {"UCEC"} and (within["k"] == 2).all()
+    for target in targets[1:3]:
+        assert (out / target).stat().st_size > 0
