@@ -18,6 +18,7 @@ from oncoae.evaluation.attribution import (
     cluster_scores,
     encoder_function,
     head_coefficients,
+    mean_differences,
     precision_at_k,
 )
 from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
@@ -94,7 +95,7 @@ def test_batched_attribution_sums_equal_unbatched_ones():
     whole = attribution_sums(network, values, presence, baseline, clusters, 3, features, memory_mb=1024)
     # A budget this small gives one tumor per batch and one interpolation point per pass.
     tiny = attribution_sums(network, values, presence, baseline, clusters, 3, features, memory_mb=1e-4)
-    for field in ("signed", "absolute", "by_cluster"):
+    for field in ("signed", "absolute", "by_cluster", "values_by_cluster", "present_by_cluster"):
         np.testing.assert_allclose(getattr(tiny, field), getattr(whole, field), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(tiny.head_absolute["risk"], whole.head_absolute["risk"], rtol=1e-4, atol=1e-6)
     assert list(whole.features["feature"][:2]) == ["a0", "a1"] and len(whole.features) == 12
@@ -133,6 +134,10 @@ def test_cluster_scores_add_up_to_the_clusters_separation_along_its_direction():
         separation = (change[clusters == c].mean(0) - change[clusters != c].mean(0)) @ directions[c]
         assert separation > 0
         assert scores[c].sum() == pytest.approx(separation, rel=2e-3)
+    # Mean differences: a feature's mean in the cluster minus the rest, over the tumors that have its modality.
+    b_values = pd.Series(values["b"][:, 2]).where(presence[:, 1])
+    expected = b_values[clusters == 1].mean() - b_values[clusters != 1].mean()
+    assert mean_differences(sums)[1, 7 + 2] == pytest.approx(expected, rel=1e-5)
 
 
 def test_precision_at_k_and_auroc_on_a_known_ranking():
@@ -176,6 +181,7 @@ def test_workflow_writes_attribution_tables_validated_on_ground_truth(tiny_run):
         clusters = pd.read_csv(folder / "clusters.tsv", sep="\t")
         assert set(clusters["cluster"]) == set(range(n_clusters))
         assert (clusters.groupby(["seed", "cluster"])["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
+        assert clusters["mean_difference"].notna().all()
         heads = pd.read_csv(folder / "heads.tsv", sep="\t")
         assert set(heads["head"]) == ({"risk"} if model == "ae_vae_cox" else set())
         image = mpimg.imread(folder / "top_features.png")

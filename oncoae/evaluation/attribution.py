@@ -128,6 +128,8 @@ class AttributionSums:
     absolute: np.ndarray
     by_cluster: np.ndarray
     cluster_sizes: np.ndarray
+    values_by_cluster: np.ndarray  # K x F sums of the inputs minus baseline (zero where a modality is absent)
+    present_by_cluster: np.ndarray  # K x F counts of tumors that have the feature's modality
     head_absolute: dict[str, np.ndarray]
     head_signed: dict[str, np.ndarray]
     n_tumors: int
@@ -179,6 +181,8 @@ def attribution_sums(
     signed = np.zeros((n_features, latent_dim))
     absolute = np.zeros((n_features, latent_dim))
     by_cluster = np.zeros((n_clusters, n_features, latent_dim))
+    values_by_cluster = np.zeros((n_clusters, n_features))
+    present_by_cluster = np.zeros((n_clusters, n_features))
     head_absolute = {head: np.zeros(n_features) for head in heads}
     head_signed = {head: np.zeros(n_features) for head in heads}
     base = {name: torch.as_tensor(np.asarray(baseline[name], np.float32)).unsqueeze(0) for name in names}
@@ -195,8 +199,14 @@ def attribution_sums(
         signed += block.sum(0)
         absolute += np.abs(block).sum(0)
         labels = clusters[rows]
+        delta = np.concatenate([(inputs[name] - batch_base[name]).numpy() for name in names], axis=1)
+        present = np.concatenate(
+            [np.repeat(presence[rows][:, [i]], values[name].shape[1], axis=1) for i, name in enumerate(names)], axis=1
+        )
         for k in np.unique(labels):
             by_cluster[k] += block[labels == k].sum(0)
+            values_by_cluster[k] += delta[labels == k].sum(0)
+            present_by_cluster[k] += present[labels == k].sum(0)
         for head, coefficients in heads.items():
             projected = block @ coefficients.astype(np.float32)  # B x F
             head_absolute[head] += np.abs(projected).sum(0)
@@ -213,6 +223,8 @@ def attribution_sums(
         absolute=absolute,
         by_cluster=by_cluster,
         cluster_sizes=np.bincount(clusters, minlength=n_clusters),
+        values_by_cluster=values_by_cluster,
+        present_by_cluster=present_by_cluster,
         head_absolute=head_absolute,
         head_signed=head_signed,
         n_tumors=len(presence),
@@ -263,13 +275,25 @@ def top_rows(scores: np.ndarray, features: pd.DataFrame, n_top: int, **columns) 
     return table
 
 
+def mean_differences(sums: AttributionSums) -> np.ndarray:
+    """K x F: each feature's mean normalized value in the cluster's tumors minus that in the other tumors (tumors
+    that have the feature's modality), for the direction of a driver (e.g. a protein low in the cluster)."""
+    values, counts = sums.values_by_cluster, sums.present_by_cluster
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = values / counts
+        outside = (values.sum(0) - values) / (counts.sum(0) - counts)
+    return inside - outside
+
+
 def cluster_table(sums: AttributionSums, centroids: np.ndarray, seed: int, n_top: int) -> pd.DataFrame:
-    """Top ``n_top`` features per cluster by ``cluster_scores`` (descending), with the cluster's size."""
-    scores = cluster_scores(sums, centroids)
-    tables = [
-        top_rows(scores[c], sums.features, n_top, seed=seed, cluster=c).assign(n_in_cluster=int(sums.cluster_sizes[c]))
-        for c in range(len(centroids))
-    ]
+    """Top ``n_top`` features per cluster by ``cluster_scores`` (descending), with the feature's mean difference
+    (cluster minus rest, normalized units) and the cluster's size."""
+    scores, differences = cluster_scores(sums, centroids), mean_differences(sums)
+    tables = []
+    for c in range(len(centroids)):
+        table = top_rows(scores[c], sums.features, n_top, seed=seed, cluster=c)
+        table["mean_difference"] = differences[c][np.argsort(-scores[c], kind="stable")[:n_top]]
+        tables.append(table.assign(n_in_cluster=int(sums.cluster_sizes[c])))
     return pd.concat(tables, ignore_index=True)
 
 
