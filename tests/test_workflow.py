@@ -163,7 +163,8 @@ def test_changing_one_normalization_reruns_only_what_depends_on_it(tiny_run, tmp
     assert "simulate_cohort" not in rerun and "split_samples" not in rerun
     # The exact jobs: ae_expression and ae_mutation are untouched.
     detail = run_snakemake(tiny_run, changed, "--dry-run")
-    trained = set(re.findall(r"models/(ae_\w+)/seed\d+/model\.pt", detail.stdout))
+    # Models are trained by the jobs whose output is a model.pt (attribute_features reads every model.pt).
+    trained = set(re.findall(r"^\s+output: \S*models/(ae_\w+)/seed\d+/model\.pt", detail.stdout, re.MULTILINE))
     assert trained == {"ae_methylation", "ae_multimodal", "ae_vae_cox"}
 
 
