@@ -4,7 +4,7 @@ Lightning's DDP launcher starts rank 1 by running this same script again, so eve
 and each rank writes ``rank<k>.pt``: its final weights and its number of training batches per epoch. Rank 0 also
 saves ``model.pt`` the way the workflow's training step does, and the latent it computes in memory.
 
-Usage: python tests/ddp_worker.py OUT_DIR [N_TRAIN]
+Usage: python tests/ddp_worker.py OUT_DIR [N_TRAIN] [ACCELERATOR] (cpu, the default, or gpu: benchmarks/gpu_check.py)
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from oncoae.models.checkpoint import save_model
 from oncoae.models.networks import ArchitectureSpec
 from oncoae.training.fit import TrainingSettings, fit_autoencoder
 
-SPEC = ArchitectureSpec(
-    {"rna": (24, "continuous"), "mut": (8, "binary")}, hidden_sizes=[16], latent_dim=3, dropout=0.1
-)
+SPEC = ArchitectureSpec({"rna": (24, "continuous"), "mut": (8, "binary")}, hidden_sizes=[16], latent_dim=3, dropout=0.1)
 BATCH_SIZE = 16
 
 
@@ -52,14 +50,14 @@ class CountBatches(Callback):
         self.per_epoch[-1] += 1
 
 
-def main(out_dir: Path, n_train: int) -> None:
+def main(out_dir: Path, n_train: int, accelerator: str = "cpu") -> None:
     torch.set_num_threads(1)
     train, val = tiny_source(n_train, 0), tiny_source(40, 1)
     settings = TrainingSettings(
         max_epochs=6,
         patience=6,
         batch_size=BATCH_SIZE,
-        accelerator="cpu",
+        accelerator=accelerator,
         devices=2,
         strategy="ddp",
         progress_bar=False,
@@ -69,8 +67,10 @@ def main(out_dir: Path, n_train: int) -> None:
     counter = CountBatches()
     result = fit_autoencoder(train, val, SPEC, settings, 5, out_dir / "work", callbacks=[counter])
     state = {k: v.clone() for k, v in result.network.state_dict().items()}
-    torch.save({"state_dict": state, "batches": counter.per_epoch, "best_epoch": result.best_epoch},
-               out_dir / f"rank{result.global_rank}.pt")
+    torch.save(
+        {"state_dict": state, "batches": counter.per_epoch, "best_epoch": result.best_epoch},
+        out_dir / f"rank{result.global_rank}.pt",
+    )
     if result.global_rank == 0:
         save_model(result.network, out_dir / "model.pt")
         with torch.no_grad():
@@ -80,4 +80,4 @@ def main(out_dir: Path, n_train: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 101)
+    main(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 101, *sys.argv[3:4])

@@ -225,6 +225,7 @@ def test_usr1_requeues_training_which_resumes_to_the_weights_of_an_uninterrupted
         job_id = _wait(lambda: _job_of_rule("train_autoencoder"), 60, "the training job", process)
         _wait(lambda: _checkpoint_epoch(folder) >= 4, 120, "the first checkpoint of training", process)
         subprocess.run(["scancel", "--signal=USR1", job_id], check=True, timeout=30)
+
         # A requeued job waits about two minutes before it may start again; start it now.
         def requeued() -> bool:
             state = _job_state(job_id)
