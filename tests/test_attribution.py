@@ -23,7 +23,7 @@ from oncoae.evaluation.attribution import (
 )
 from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
 
-from .conftest import TINY_CONFIG
+from .conftest import TINY_CONFIG, run_snakemake, write_config
 
 
 def _network(hidden, activation="tanh", cox=False, modalities=None, seed=0) -> MultiModalAutoencoder:
@@ -198,3 +198,12 @@ def test_workflow_writes_attribution_tables_validated_on_ground_truth(tiny_run):
     assert (ig["auroc"] > 0.75).all() and (ig["precision_at_k"] > 0.6).all()
     risk = pd.read_csv(out / "attribution" / "ae_vae_cox" / "validation.tsv", sep="\t")
     assert set(risk["target"]) == {"subtype_signal", "risk_program"}
+
+
+def test_a_misspelt_attributed_model_stops_the_run_with_a_suggestion(tmp_path):
+    config = {**TINY_CONFIG, "attribution": {"models": ["ae_multimodl"]}}
+    result = run_snakemake(tmp_path, write_config(tmp_path, config), "--dry-run", check=False, timeout=120)
+    assert result.returncode != 0
+    assert "attribution.models: 'ae_multimodl' is not an autoencoder of this run; did you mean 'ae_multimodal'?" in (
+        result.stderr
+    )
