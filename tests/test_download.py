@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 
 import pytest
 
@@ -36,6 +38,18 @@ def test_good_download_writes_file_and_manifest(server, tmp_path):
     assert manifest["bytes"] == len(BODY) and manifest["sha256"] == hashlib.sha256(BODY).hexdigest()
     assert manifest["downloaded_at"].endswith("Z")
     assert _leftovers(tmp_path) == ["data.tsv", "data.tsv.manifest.json"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_downloaded_files_get_the_umask_permissions(server, tmp_path, umask):
+    """A shared resources/ cache must be readable by the lab, as any other tool's downloads are."""
+    previous = os.umask(umask)
+    try:
+        target = download(f"{server.url}/data.tsv", tmp_path / "data.tsv", policy=FAST)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "data.tsv.manifest.json").stat().st_mode) == 0o666 & ~umask
 
 
 def test_checksum_mismatch_is_an_error_naming_the_file_and_leaves_nothing(server, tmp_path):

@@ -22,6 +22,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from oncoae.atomic import give_umask_permissions
+
 log = logging.getLogger(__name__)
 
 USER_AGENT = "oncoae (+https://pypi.org/project/oncoae/)"
@@ -117,6 +119,7 @@ def download(url: str, destination: str | Path, sha256: str | None = None, polic
                 f"{destination.name} from {url}: sha256 {digest} does not match the expected "
                 f"{sha256}; the file was not kept"
             )
+        give_umask_permissions(temporary)  # mkstemp made it 0600; a shared cache must be readable by the lab
         os.replace(temporary, destination)
         record = {
             "url": url,
