@@ -16,7 +16,12 @@ if ATTRIBUTED:
             clusters=f"{OUT}/clusters/autoencoders.tsv",
             centroids=f"{OUT}/clusters/autoencoders.centroids.tsv",
         output:
-            ATTRIBUTIONS,
+            tables=[path for path in ATTRIBUTIONS if not path.endswith(".png")],
+            figures=[
+                report(path, caption="../report/attribution.rst", category="Attributions")
+                for path in ATTRIBUTIONS
+                if path.endswith(".png")
+            ],
         params:
             models=ATTRIBUTED,
             seeds=SEEDS,
