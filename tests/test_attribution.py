@@ -115,6 +115,28 @@ def test_risk_attributions_add_up_to_the_cox_heads_change_in_risk():
     np.testing.assert_allclose(risk_attributions.sum(1), change, atol=2e-3 * np.abs(change).max())
 
 
+def test_class_logit_attributions_add_up_to_the_change_in_each_logit():
+    torch.manual_seed(3)
+    spec = ArchitectureSpec(
+        modalities={"a": (6, "continuous")},
+        hidden_sizes=[8],
+        latent_dim=3,
+        activation="tanh",
+        dropout=0.0,
+        class_names=["x", "y"],
+    )
+    network = MultiModalAutoencoder(spec).eval()
+    values, presence, baseline = _data(network)
+    result, inputs, base, mask = _attributions(network, values, presence, baseline)
+    with torch.no_grad():
+        change = (network(inputs, mask).class_logits - network(base, mask).class_logits).numpy()
+    heads = head_coefficients(network)
+    assert list(heads) == ["class:x", "class:y"]
+    for index, name in enumerate(["class:x", "class:y"]):
+        total = (result["a"].double().numpy() @ heads[name]).sum(1)
+        np.testing.assert_allclose(total, change[:, index], atol=2e-3 * np.abs(change).max())
+
+
 def test_cluster_scores_add_up_to_the_clusters_separation_along_its_direction():
     network = _network(hidden=[16])
     values, presence, baseline = _data(network, n=30, seed=4)
