@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ def step_logging(log_path: str | Path, level: int = logging.INFO) -> Iterator[lo
     ``SystemExit`` rather than re-raising, because an uncaught exception would also print its traceback on
     stderr, which Snakemake shows on the console. Snakemake still sees a failed job and removes its outputs.
     """
-    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    log_path = _rank_log_path(Path(log_path))
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_path, mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -34,6 +36,13 @@ def step_logging(log_path: str | Path, level: int = logging.INFO) -> Iterator[lo
         raise SystemExit(1) from None
     finally:
         handler.flush()
+
+
+def _rank_log_path(log_path: Path) -> Path:
+    """The step's log, or ``<log>.rank<k>`` in the extra processes Lightning starts for DDP (they run the same
+    script, and opening the step's log would truncate what rank 0 wrote)."""
+    rank = os.environ.get("LOCAL_RANK", "0")
+    return log_path if rank == "0" else log_path.with_name(f"{log_path.name}.rank{rank}")
 
 
 def console_line(error: BaseException, log_path: str | Path) -> str:

@@ -38,3 +38,14 @@ def test_a_successful_step_exits_normally_and_logs(tmp_path, capsys):
         logging.getLogger("oncoae.data").info("fine")
     assert capsys.readouterr().err == "" and "fine" in log_path.read_text()
     assert log.name == "oncoae.step"
+
+
+def test_a_ddp_rank_beyond_zero_logs_beside_the_step_log_and_leaves_it_whole(tmp_path, monkeypatch):
+    log_path = tmp_path / "train.log"
+    with step_logging(log_path):
+        logging.getLogger("oncoae.step").info("rank zero's line")
+    monkeypatch.setenv("LOCAL_RANK", "1")  # what Lightning's DDP launcher sets in the processes it starts
+    with step_logging(log_path):
+        logging.getLogger("oncoae.step").info("rank one's line")
+    assert "rank zero's line" in log_path.read_text()
+    assert "rank one's line" in (tmp_path / "train.log.rank1").read_text()
