@@ -102,17 +102,34 @@ def scatter_panels(coordinates: np.ndarray, colorings: Mapping[str, pd.Series], 
     return figure
 
 
+def neighbour_method(latent: np.ndarray) -> str:
+    """scanpy's neighbour weights for a latent UMAP: the Gaussian kernel ("gauss"), unless tumors share a latent.
+
+    The Gaussian kernel is as informative for a figure as UMAP's fuzzy simplicial sets and spares ~10 s of numba
+    compilation in every figure job. But its width for a tumor is the median distance to its neighbours: where
+    tumors share a latent (identical mutation calls in a mutation-only model) that width is 0, the weights are
+    NaN, and the layout collapses to a few points. UMAP's own weights ("umap") handle distance 0, so latents
+    with identical rows use them (as the tumor-type UMAPs do); continuous latents have none and keep "gauss".
+    """
+    latent = np.asarray(latent)
+    if len(latent) < 2:
+        return "gauss"
+    return "umap" if len(np.unique(latent, axis=0)) < len(latent) else "gauss"
+
+
 def umap_figure(
     adata: ad.AnnData, clusters: pd.Series, labels: Sequence[str], title: str, path: Path, seed: int = 0
 ) -> None:
     """UMAP (scanpy) of held-out latents, coloured by each label and by cluster."""
     import scanpy as sc
 
+    from oncoae.warnings_filters import silence_scanpy_noise
+
     held_out = adata[adata.obs["split"] == "test"].copy()
     n_neighbors = max(2, min(15, held_out.n_obs - 1))
-    # Gaussian-kernel connectivities instead of UMAP's fuzzy simplicial sets: the layout is as informative for a
-    # figure, and it spares ~10 s of numba compilation in every figure job.
-    sc.pp.neighbors(held_out, use_rep="X_latent", n_neighbors=n_neighbors, random_state=seed, method="gauss")
+    method = neighbour_method(np.asarray(held_out.obsm["X_latent"]))
+    sc.pp.neighbors(held_out, use_rep="X_latent", n_neighbors=n_neighbors, random_state=seed, method=method)
+    silence_scanpy_noise()
     sc.tl.umap(held_out, random_state=seed)
     colorings = {label: held_out.obs[label] for label in labels if label in held_out.obs}
     colorings["cluster"] = clusters.reindex(held_out.obs_names)

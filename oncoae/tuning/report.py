@@ -13,8 +13,26 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from oncoae.report.figures import _save, plt
+from oncoae.report.format import is_deterministic, significant
 
 METRIC_LABELS = {"val_reconstruction_loss": "val reconstruction loss", "val_c_index": "val C-index"}
+# Losses and trial values in four significant figures: tuned and untuned models differ in the third or fourth
+# (2.496 against 2.527 on the simulated cohort). Hyperparameter values in the report's usual three.
+VALUE_DIGITS = 4
+
+
+def _value(value: float) -> str:
+    return significant(value, VALUE_DIGITS)
+
+
+def _loss_mean_sd(losses: np.ndarray) -> str:
+    """Mean ± sd of per-seed losses (the mean alone for one seed or equal values): mean in four figures, sd in two."""
+    finite = losses[np.isfinite(losses)]
+    if finite.size == 0:
+        return "n/a"
+    mean = float(finite.mean())
+    sd = float(finite.std(ddof=1)) if finite.size > 1 else float("nan")
+    return _value(mean) if finite.size <= 1 or is_deterministic(mean, sd) else f"{_value(mean)} ± {significant(sd, 2)}"
 
 
 def history_figure(trials: pd.DataFrame, best: Mapping, path: str | Path) -> None:
@@ -81,13 +99,13 @@ def search_outcome_table(best: Mapping) -> pd.DataFrame:
     baseline = best.get("config_values_trial")
     own = {key: _text(value) for key, value in best.get("config_values", {}).items()}
     if baseline:
-        score = "n/a" if baseline["value"] is None else f"{baseline['value']:.4g}"
+        score = "n/a" if baseline["value"] is None else _value(baseline["value"])
         columns[f"config's values (trial {baseline['trial']}, {baseline['state'].lower()})"] = {**own, metric: score}
     else:
         columns["config's values (not in the study)"] = {**own, metric: "n/a"}
     columns[f"chosen: best trial ({best['trial']})"] = {
         **{key: _text(value) for key, value in best["params"].items()},
-        metric: f"{best['value']:.4g}",
+        metric: _value(best["value"]),
     }
     table = pd.DataFrame(columns)
     table.index.name = "parameter"
@@ -95,6 +113,7 @@ def search_outcome_table(best: Mapping) -> pd.DataFrame:
 
 
 def _text(value) -> str:
+    """A hyperparameter value: a setting, not a measurement, so written as short as it is (0.003, not 0.00300)."""
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
@@ -121,20 +140,21 @@ def final_models_table(
         losses = np.array([v[0] for v in values])
         reconstruction = np.array([v[1] for v in values])
         row = {"model": model, "role": "tuned" if model == tuned else "untuned (config's values)"}
-        row.update({f"val loss, seed {seed}": f"{loss:.4g}" for seed, loss in zip(seeds, losses, strict=True)})
-        sd = np.nanstd(losses, ddof=1) if len(losses) > 1 else 0.0
-        row["val loss, mean ± sd"] = f"{np.nanmean(losses):.4g} ± {sd:.2g}"
-        row["val reconstruction (unweighted), mean"] = f"{np.nanmean(reconstruction):.4g}"
+        row.update({f"val loss, seed {seed}": _value(loss) for seed, loss in zip(seeds, losses, strict=True)})
+        row["val loss, mean ± sd"] = _loss_mean_sd(losses)
+        row["val reconstruction (unweighted), mean"] = _value(float(np.nanmean(reconstruction)))
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
 
 
 def trials_display(trials: pd.DataFrame) -> pd.DataFrame:
-    """The trials table as the report shows it (rounded, without timestamps)."""
+    """The trials table as the report shows it (without timestamps): the metric in four significant figures,
+    hyperparameters as ``_text``."""
     table = trials.drop(columns=["datetime_start"], errors="ignore").copy()
     for column in table.columns:
         if table[column].dtype.kind == "f":
-            table[column] = table[column].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
+            write = _value if column == "value" else _text
+            table[column] = table[column].map(lambda v, write=write: "" if pd.isna(v) else write(v))
     return table.set_index("number")
 
 
@@ -206,9 +226,10 @@ def tuning_headline(model: str, files: Mapping) -> str:
     metric = METRIC_LABELS.get(best["metric"], best["metric"])
     n_trials = sum(best["trials"].get(state, 0) for state in ("complete", "pruned"))
     sentence = (
-        f"{model}: the hyperparameter search chose trial {best['trial']} of {n_trials} ({metric} {best['value']:.4g}"
+        f"{model}: the hyperparameter search chose trial {best['trial']} of {n_trials} "
+        f"({metric} {_value(best['value'])}"
     )
     baseline = best.get("config_values_trial")
     if baseline and baseline["value"] is not None:
-        sentence += f"; the config's own values: {baseline['value']:.4g}"
+        sentence += f"; the config's own values: {_value(baseline['value'])}"
     return sentence + ")."
