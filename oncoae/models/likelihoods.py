@@ -4,6 +4,7 @@
 |-------------|----------------------------------------|---------------------------------------------------|
 | continuous  | log-expression, M-values, CNV, protein | Gaussian with unit variance (MSE)                 |
 | binary      | somatic mutation calls 0/1             | Bernoulli with logits; optional pos_weight, focal |
+|             |                                        | and a per-tumor L2 scaling of the encoder input   |
 | beta        | methylation beta values in [0, 1]      | Beta, mean from the decoder, learned precision    |
 | counts      | raw read counts                        | negative binomial, learned per-feature dispersion |
 
@@ -24,6 +25,8 @@ from torch import nn
 from torch.nn import functional as F
 
 DATA_KINDS = ("continuous", "binary", "beta", "counts")
+# What the encoder of a binary modality sees: the calls as they are, or each tumor's row scaled to unit L2 norm.
+INPUT_SCALINGS = ("none", "l2")
 
 # Beta values of exactly 0 or 1 have zero density under most Beta distributions; arrays often contain them.
 BETA_EPSILON = 1e-4
@@ -51,12 +54,25 @@ class GaussianLikelihood(Likelihood):
 
 class BernoulliLikelihood(Likelihood):
     """Bernoulli with logits. Mutation matrices are >95 % zeros: ``pos_weight`` up-weights the rare ones, and
-    a focal exponent ``focal_gamma`` > 0 down-weights the many easy zeros instead."""
+    a focal exponent ``focal_gamma`` > 0 down-weights the many easy zeros instead.
 
-    def __init__(self, pos_weight: float | None = None, focal_gamma: float = 0.0) -> None:
+    ``input_scaling="l2"`` divides each tumor's encoder input by its L2 norm over the modality's features (for
+    0/1 calls: the square root of the number of mutated genes), so that a hypermutated tumor's row of ones does
+    not dominate the encoder; the loss still scores the 0/1 calls themselves. A tumor without a call stays 0.
+    """
+
+    def __init__(self, pos_weight: float | None = None, focal_gamma: float = 0.0, input_scaling: str = "none") -> None:
         super().__init__()
+        if input_scaling not in INPUT_SCALINGS:
+            raise ValueError(f"unknown input_scaling {input_scaling!r}; expected one of {INPUT_SCALINGS}")
         self.focal_gamma = float(focal_gamma)
+        self.input_scaling = input_scaling
         self.register_buffer("pos_weight", torch.tensor(float(pos_weight)) if pos_weight else None)
+
+    def encoder_input(self, values: torch.Tensor) -> torch.Tensor:
+        if self.input_scaling == "l2":
+            return values / values.pow(2).sum(dim=1, keepdim=True).clamp_min(1.0).sqrt()
+        return values
 
     def per_tumor_loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss = F.binary_cross_entropy_with_logits(output, target, pos_weight=self.pos_weight, reduction="none")
@@ -131,7 +147,11 @@ def make_likelihood(kind: str, n_features: int, options: Mapping | None = None) 
     if kind == "continuous":
         return GaussianLikelihood()
     if kind == "binary":
-        return BernoulliLikelihood(options.get("pos_weight"), float(options.get("focal_gamma") or 0.0))
+        return BernoulliLikelihood(
+            options.get("pos_weight"),
+            float(options.get("focal_gamma") or 0.0),
+            str(options.get("input_scaling") or "none"),
+        )
     if kind == "beta":
         return BetaLikelihood(n_features)
     if kind == "counts":
