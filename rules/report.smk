@@ -78,6 +78,15 @@ rule render_report:
         modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
         normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
         tuning=tuning_report_inputs(),
+        # Empty unless evaluation.tumor_type is set (rules/evaluate.smk).
+        tumor_types=TUMOR_TYPE_TARGETS,
+        # Empty unless attributions are on (rules/common.smk).
+        attributions=ATTRIBUTIONS,
+        # What ingestion left out: written for every source but the simulator (rules/data.smk).
+        survival_excluded=[] if config["source"] == "simulate" else f"{OUT}/data/survival_excluded.tsv",
+        ingest=(
+            [] if config["source"] == "simulate" else expand(f"{OUT}/data/{{modality}}.ingest.tsv", modality=MODALITIES)
+        ),
     output:
         f"{OUT}/report.html",
     params:
@@ -92,6 +101,14 @@ rule render_report:
         benchmark_dir=BENCH,
         tuning=tuning_report_files(),
         seeds=SEEDS,
+        tumor_type=TUMOR_TYPE,
+        tumor_type_tables=TUMOR_TYPE_TABLES if TUMOR_TYPE else {},
+        tumor_type_confusion=TUMOR_TYPE_CONFUSION,
+        tumor_type_models=TUMOR_TYPE_MODELS if TUMOR_TYPE else [],
+        tumor_type_figures=TUMOR_TYPE_FIGURES,
+        attributed=ATTRIBUTED,
+        attribution_dir=f"{OUT}/attribution",
+        attribution_method=config["attribution"]["method"],
         notes=[
             "Kernel PCA is fitted on at most "
             f"{config['models']['baseline']['max_train_samples']} training tumors (a random subsample beyond that)."

@@ -9,6 +9,8 @@ with step_logging(snakemake.log[0]):
 
     from oncoae.atomic import atomic_path
     from oncoae.provenance import data_overview, file_checksums, package_versions, rule_run_times, workflow_commit
+    from oncoae.report.attributions import attribution_items
+    from oncoae.report.data_notes import data_items
     from oncoae.report.format import metric_info, seeds_phrase
     from oncoae.report.html import Figure, ReportContent, Table, best_models, render_report
     from oncoae.report.tables import (
@@ -20,6 +22,7 @@ with step_logging(snakemake.log[0]):
         per_seed_values,
         survival_table,
     )
+    from oncoae.report.tumor_types import tumor_type_items
     from oncoae.tuning.report import tuning_headline, tuning_items
 
     params = snakemake.params
@@ -56,6 +59,18 @@ with step_logging(snakemake.log[0]):
             + over_seeds
             + ".",
         ),
+        "Tumor types (held-out)": (
+            tumor_type_items(
+                params.tumor_type,
+                params.tumor_type_tables,
+                params.tumor_type_confusion,
+                params.tumor_type_figures,
+                params.tumor_type_models,
+                seeds,
+            )
+            if params.tumor_type
+            else []
+        ),
         "Models and training curves": pictures(
             "training_",
             "{name}: loss per epoch on training (left) and validation (right) tumors, "
@@ -80,6 +95,9 @@ with step_logging(snakemake.log[0]):
         "Survival": [],
         "Modality contributions": [],
         "Characterization": [],
+        "Which features drive the latent": attribution_items(
+            params.attributed, params.attribution_dir, seeds, params.attribution_method
+        ),
     }
     if label and len(seeds) > 1:
         sections["Model comparison"].insert(
@@ -168,6 +186,9 @@ with step_logging(snakemake.log[0]):
             dict(zip(params.modalities, inputs.modalities, strict=True)),
             inputs.split,
             dict(zip(params.modalities, inputs.normalized, strict=True)),
+        ),
+        data_items=data_items(
+            inputs.survival_excluded or None, dict(zip(params.modalities, inputs.ingest, strict=False))
         ),
         config_text=params.config_text,
         versions={**package_versions(), "oncoae workflow commit": workflow_commit(params.workflow_dir)},

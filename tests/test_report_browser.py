@@ -484,3 +484,7 @@ def test_report_reads_at_1400_px(tiny_run, chromium):
         assert metric in titles, metric
     assert SD_NOISE.findall(layout["text"]) == []
     assert blank_problems(page.screenshot_png) == []
+    # Attributions are on by default and the cohort is simulated: their section, with the ground-truth check,
+    # is part of what must fit.
+    assert "Which features drive the latent" in layout["text"]
+    assert "attributions against the simulator's ground truth" in layout["text"]

@@ -253,3 +253,275 @@ def test_training_curves_tell_seeds_apart():
     legends = [axis.get_legend() for axis in figure.axes if axis.get_legend() is not None]
     assert [t.get_text() for t in legends[0].get_texts()] == ["seed 0", "seed 1", "seed 2"]
     plt.close(figure)
+
+
+# Tumor types (evaluation.tumor_type), the Data section's ingestion notes, attributions: hand-made result files.
+
+
+def _tumor_type_files(folder):
+    """metrics/recall/within_type TSVs as evaluate_tumor_types writes them: an autoencoder with a head over two
+    seeds, a baseline and the reference on the normalized features over one; and one PNG per figure."""
+    from PIL import Image
+
+    metrics = []
+    for model, method, seeds, balanced in [
+        ("ae_x", "head", (0, 1), (0.50, 0.60)),
+        ("ae_x", "latent_lr", (0, 1), (0.40, 0.40)),
+        ("pca_x", "latent_lr", (0,), (0.70,)),
+        ("raw_x", "raw_lr", (0,), (0.65,)),
+    ]:
+        for seed, value in zip(seeds, balanced, strict=True):
+            for metric, v in [("n_test", 40), ("n_types", 3), ("accuracy", value + 0.1), ("balanced_accuracy", value)]:
+                metrics.append((model, seed, method, metric, v))
+            metrics.append((model, seed, method, "macro_f1", value - 0.1))
+    for model, seeds in [("ae_x", (0, 1)), ("pca_x", (0,))]:
+        for seed in seeds:
+            metrics += [(model, seed, "kmeans", m, v) for m, v in [("k", 3), ("ari", 0.2), ("nmi", 0.3), ("ami", 0.25)]]
+    recall = [
+        (model, seed, method, name, n, n // 2, 0.5)
+        for model, method, seeds in [("ae_x", "latent_lr", (0, 1)), ("ae_x", "head", (0, 1)), ("raw_x", "raw_lr", (0,))]
+        for seed in seeds
+        for name, n in [("BRCA", 20), ("LUAD", 12), ("ACC", 8)]
+    ]
+    within = [
+        ("ae_x", 0, "BRCA", 2, 30, 20, 18, 5, 0.0123, 0.02),
+        ("pca_x", 0, "BRCA", np.nan, 3, 20, 18, 5, np.nan, np.nan),
+    ]
+    tables = {
+        "metrics": pd.DataFrame(metrics, columns=["model", "seed", "method", "metric", "value"]),
+        "recall": pd.DataFrame(recall, columns=["model", "seed", "method", "type", "n_test", "n_correct", "recall"]),
+        "within_type": pd.DataFrame(
+            within,
+            columns=[
+                "model",
+                "seed",
+                "type",
+                "k",
+                "n_train",
+                "n_test",
+                "n_test_evaluable",
+                "n_events",
+                "logrank_p",
+                "logrank_p_permutation",
+            ],
+        ),
+    }
+    paths = {}
+    for name, frame in tables.items():
+        paths[name] = folder / f"{name}.tsv"
+        frame.to_csv(paths[name], sep="\t", index=False)
+    plan = {"ae_x_latent_lr": ("ae_x", "latent_lr"), "ae_x_head": ("ae_x", "head"), "raw_x_raw_lr": ("raw_x", "raw_lr")}
+    for name in [*(f"confusion_{n}" for n in plan), "umap_ae_x", "umap_pca_x"]:
+        Image.new("RGB", (20, 10), (10, 90, 200)).save(folder / f"{name}.png")
+    return paths, plan
+
+
+def test_tumor_type_section_reads_as_specified(tmp_path):
+    from oncoae.report.html import Details, Figure, ReportContent, Table, render_report
+    from oncoae.report.tumor_types import classification_table, recall_table, tumor_type_items
+
+    paths, plan = _tumor_type_files(tmp_path)
+    metrics = pd.read_csv(paths["metrics"], sep="\t")
+    table = classification_table(metrics)
+    # Best balanced accuracy first; read-outs named for a reader; mean ± sd over the seeds a read-out has.
+    assert list(table["model"]) == ["pca_x", "raw_x", "ae_x", "ae_x"]
+    assert list(table["read-out"]) == [
+        "logistic regression on the latent",
+        "logistic regression on the normalized features (reference)",
+        "classification head",
+        "logistic regression on the latent",
+    ]
+    assert list(table.columns) == ["model", "read-out", "accuracy", "balanced accuracy", "macro-F1"]
+    assert table.iloc[2]["balanced accuracy"] == "0.550 ± 0.0707"
+    assert table.iloc[3]["balanced accuracy"] == "0.400"  # the same in both seeds: no "± 0"
+
+    recall = recall_table(pd.read_csv(paths["recall"], sep="\t"))
+    assert list(recall.index) == ["BRCA", "LUAD", "ACC"]  # the file's order: largest held-out type first
+    assert recall.columns.name == "type"
+    assert list(recall.columns) == ["held-out tumors", "ae_x (head)", "ae_x (LR on latent)", "raw_x (LR on features)"]
+    assert recall.loc["BRCA", "held-out tumors"] == "20"
+
+    items = tumor_type_items("cancer_type", paths, plan, tmp_path, ["ae_x", "pca_x"], [0, 1])
+    kinds = [type(item).__name__ for item in items]
+    assert kinds == ["Table", "Table", "Table", "Figure", "Details", "Figure", "Figure", "Table"]
+    assert items[0].caption.startswith("40 held-out tumors with a known cancer_type, 3 types; mean ± sd over 2 seeds")
+    assert items[1].title == "k-means with k = number of types"
+    assert list(items[1].frame.columns) == ["k", "ARI", "NMI", "AMI"] and items[1].frame.loc["ae_x", "k"] == "3"
+    # The classification head's confusion matrix first and open; the others collapsed, latent before reference.
+    assert items[3].path.name == "confusion_ae_x_head.png"
+    assert [f.path.name for f in items[4].items] == ["confusion_ae_x_latent_lr.png", "confusion_raw_x_raw_lr.png"]
+    assert [f.path.name for f in items[5:7]] == ["umap_ae_x.png", "umap_pca_x.png"]
+    within = items[7].frame
+    assert list(within.columns) == [
+        "type",
+        "model",
+        "k",
+        "training tumors",
+        "held-out tumors",
+        "held-out with survival",
+        "events",
+        "log-rank p (asymptotic)",
+        "log-rank p (permutation)",
+    ]
+    assert within.iloc[0].tolist()[-2:] == ["1.23e-2", "2.00e-2"] and within.iloc[1]["k"] == "n/a"
+
+    document = render_report(
+        ReportContent(dataset="d", summary=_summary([]), sections={"Tumor types (held-out)": items}), None, None
+    )
+    assert "<a href='#tumor-types-held-out'>Tumor types (held-out)</a>" in document
+    assert "<h2 id='tumor-types-held-out'>" in document
+    assert "<details><summary>2 more confusion matrices</summary>" in document
+    assert document.count("<img ") == 5
+    assert 'class="dataframe table text-2"' in document  # model and read-out aligned left like text
+    assert isinstance(items[0], Table) and isinstance(items[3], Figure) and isinstance(items[4], Details)
+
+
+def test_data_section_lists_what_ingestion_left_out(tmp_path):
+    from oncoae.report.data_notes import data_items
+    from oncoae.report.html import ReportContent, render_report
+
+    excluded = tmp_path / "survival_excluded.tsv"
+    pd.DataFrame(
+        {
+            "sample": ["T3", "T1", "T2"],
+            "reason": ["missing time", "missing time", "negative time"],
+            "time": [np.nan, np.nan, -5.0],
+            "event": [1.0, 0.0, 0.0],
+        }
+    ).to_csv(excluded, sep="\t", index=False)
+    ingest = tmp_path / "mutation.ingest.tsv"
+    rows = [
+        ("n_variants", 1498172),
+        ("n_tumors_in_file", 8018),
+        ("n_without_clinical", 83),
+        ("n_tumors", 7935),
+        ("median_nonsilent_per_tumor", 51.0),
+        ("excluded_classes", "intron, silent"),
+    ]
+    pd.DataFrame([("mutation", m, v) for m, v in rows], columns=["modality", "metric", "value"]).to_csv(
+        ingest, sep="\t", index=False
+    )
+    items = data_items(excluded, {"mutation": ingest})
+    counts, survival, details = items
+    assert list(counts.frame.index) == [
+        "tumors in the file",
+        "tumors without a clinical row (dropped)",
+        "tumors kept",
+        "variants (MAF rows)",
+        "non-silent variants per tumor, median",
+    ]
+    assert counts.frame["mutation"].tolist() == ["8,018", "83", "7,935", "1,498,172", "51"]
+    assert "mutation: Variant_Classification values left out as silent: intron, silent." in counts.caption
+    assert survival.title == "3 tumors without usable survival (by reason), left out of survival metrics only"
+    assert survival.frame["tumors"].to_dict() == {"missing time": "2", "negative time": "1"}
+    assert details.groups == {"missing time": ["T1", "T3"], "negative time": ["T2"]}
+    document = render_report(ReportContent(dataset="d", summary=_summary([]), data_items=items), None, None)
+    assert "<details><summary>the 3 tumor IDs</summary><p><b>missing time</b> (2): T1, T3</p>" in document
+    assert data_items(None, {}) == []  # the simulator writes neither file
+
+
+def test_attribution_section_tables(tmp_path):
+    from PIL import Image
+
+    from oncoae.report.attributions import attribution_items, validation_table
+
+    folder = tmp_path / "ae_x"
+    folder.mkdir()
+    clusters = [
+        (seed, cluster, rank, modality, f"{modality[:1]}{rank}", 1.0 / rank, 0.5 - rank / 10, size)
+        for seed in (0, 1)
+        for cluster, size in [(0, 10), (1, 0)]
+        for rank, modality in enumerate(["expression"] * 7 + ["mutation"] * 2, start=1)
+    ]
+    pd.DataFrame(
+        clusters, columns=["seed", "cluster", "rank", "modality", "feature", "score", "mean_difference", "n_in_cluster"]
+    ).to_csv(folder / "clusters.tsv", sep="\t", index=False)
+    heads = [(0, "risk", r, "expression", f"g{r}", 1.0 / r, (-1) ** r * 0.01) for r in range(1, 8)]
+    pd.DataFrame(heads, columns=["seed", "head", "rank", "modality", "feature", "score", "mean_signed"]).to_csv(
+        folder / "heads.tsv", sep="\t", index=False
+    )
+    validation = [
+        ("ae_x", seed, target, method, scope, 100, 10, 50, p, auc)
+        for seed in (0, 1)
+        for target in ("subtype_signal", "risk_program")
+        for method, p, auc in [
+            ("rank_genes_groups", 0.8, 0.9),
+            ("integrated_gradients", 1.0, 0.95 + seed / 100),
+            ("pca_loadings", 0.5, 0.7),
+            ("gradient_x_input", 1.0, 0.95),
+        ]
+        for scope in ("all", "expression")
+    ]
+    frame = pd.DataFrame(
+        validation,
+        columns=[
+            "model",
+            "seed",
+            "target",
+            "method",
+            "modality",
+            "n_features",
+            "n_true",
+            "k",
+            "precision_at_k",
+            "auroc",
+        ],
+    )
+    frame.to_csv(folder / "validation.tsv", sep="\t", index=False)
+    Image.new("RGB", (20, 10)).save(folder / "top_features.png")
+
+    items = attribution_items(["ae_x", "ae_missing"], tmp_path, [0, 1])
+    assert [type(i).__name__ for i in items] == ["Figure", "Table", "Table", "Table"]
+    cluster_table = items[1].frame
+    assert list(cluster_table.columns) == ["expression", "mutation"]
+    assert cluster_table.loc["cluster 0 (n=10)", "expression"] == (
+        "e1 (+0.400), e2 (+0.300), e3 (+0.200), e4 (+0.100), e5 (+0.00)"  # top 5 per modality, first seed
+    )
+    assert cluster_table.loc["cluster 0 (n=10)", "mutation"] == "m8 (-0.300), m9 (-0.400)"
+    assert cluster_table.loc["cluster 1 (n=0)"].tolist() == ["no held-out tumors"] * 2
+    assert items[2].frame.index.tolist() == ["Cox risk score"] and items[1].text and items[2].text
+    assert "right, the Cox risk score's features" in items[0].caption
+    table = validation_table(frame)
+    assert list(table.columns.get_level_values(0).unique()) == ["precision@50", "AUROC"]
+    assert list(table.columns.get_level_values(1)[:4]) == [
+        "integrated gradients",
+        "gradient × input",
+        "PCA loadings",
+        "rank_genes_groups",
+    ]
+    assert table.index.tolist()[0] == ("subtype signal (clusters)", "all features: 10 of 100 true")
+    assert table.iloc[0][("AUROC", "integrated gradients")] == "0.955 ± 0.00707"
+    assert table.iloc[0][("precision@50", "rank_genes_groups")] == "0.800"
+
+
+def test_umap_neighbours_fall_back_to_umap_weights_where_tumors_share_a_latent():
+    from oncoae.report.figures import neighbour_method
+
+    rng = np.random.default_rng(0)
+    continuous = rng.normal(size=(200, 4))
+    assert neighbour_method(continuous) == "gauss"
+    # Mutation-only latents: half the tumors have no kept mutation and share one latent.
+    shared = np.concatenate([np.zeros((100, 4)), continuous[:100]])
+    assert neighbour_method(shared) == "umap"
+
+
+def test_tuning_losses_in_significant_figures():
+    from oncoae.tuning.report import _loss_mean_sd, search_outcome_table, trials_display
+
+    assert _loss_mean_sd(np.array([2.496, 2.499, 2.493])) == "2.496 ± 0.0030"
+    assert _loss_mean_sd(np.array([2.5, 2.5])) == "2.500"  # no "± 0"
+    best = {
+        "metric": "val_reconstruction_loss",
+        "value": 2.4961,
+        "trial": 3,
+        "params": {"lr": 0.003},
+        "config_values_trial": {"trial": 0, "value": 2.52712, "state": "COMPLETE"},
+        "config_values": {"lr": 0.001},
+    }
+    table = search_outcome_table(best)
+    assert table.loc["val reconstruction loss"].tolist() == ["2.527", "2.496"] and table.loc["lr"].tolist() == [
+        "0.001",
+        "0.003",
+    ]
+    trials = trials_display(pd.DataFrame({"number": [0], "value": [0.000123456], "params_lr": [0.003]}))
+    assert trials.iloc[0].tolist() == ["1.235e-4", "0.003"]

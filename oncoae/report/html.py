@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,16 @@ import yaml
 
 from oncoae.report.comparison import ComparisonTable, best_models, comparison_tables
 
-__all__ = ["Figure", "ReportContent", "Table", "best_models", "comparison_tables", "plain_yaml", "render_report"]
+__all__ = [
+    "Details",
+    "Figure",
+    "ReportContent",
+    "Table",
+    "best_models",
+    "comparison_tables",
+    "plain_yaml",
+    "render_report",
+]
 
 
 @dataclass
@@ -29,6 +39,20 @@ class Table:
     frame: pd.DataFrame
     caption: str = ""
     index: bool = True
+    # Leading columns of text (names, labels) aligned left like the row labels; numbers stay right-aligned.
+    text_columns: int = 0
+    # Every cell is text (lists of features): all aligned left.
+    text: bool = False
+
+
+@dataclass
+class Details:
+    """Collapsed content (``<details>``): ``summary`` is what shows; opening it shows ``groups`` (heading ->
+    values, as comma-separated lists), then ``items`` (figures, tables)."""
+
+    summary: str
+    groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    items: Sequence[Figure | Table] = ()
 
 
 @dataclass
@@ -41,6 +65,7 @@ class ReportContent:
     sections: dict[str, list[Figure | Table]] = field(default_factory=dict)
     headlines: Sequence[str] = ()
     data_overview: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    data_items: Sequence[Figure | Table | Details] = ()
     config_text: str = ""
     versions: Mapping[str, str] = field(default_factory=dict)
     checksums: pd.DataFrame | None = None
@@ -54,9 +79,10 @@ def _image(figure: Figure) -> str:
     return f'<figure><img alt="{html.escape(figure.title)}" src="data:image/png;base64,{encoded}">{caption}</figure>'
 
 
-def _table(frame: pd.DataFrame, index: bool = True) -> str:
+def _table(frame: pd.DataFrame, index: bool = True, text_columns: int = 0, text: bool = False) -> str:
     # In its own box: should a table ever be wider than the page, it scrolls there and the page does not.
-    table = frame.to_html(index=index, escape=True, border=0, classes="table", na_rep="")
+    classes = ["table", *([f"text-{min(text_columns, 3)}"] if text_columns > 1 else []), *(["text"] if text else [])]
+    table = frame.to_html(index=index, escape=True, border=0, classes=classes, na_rep="")
     return f"<div class='table-box'>{table}</div>"
 
 
@@ -99,11 +125,22 @@ def plain_yaml(text: str) -> str:
     return yaml.dump(yaml.safe_load(text), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True)
 
 
-def _item(item: Figure | Table) -> str:
+def _details(item: Details) -> str:
+    groups = "".join(
+        f"<p><b>{html.escape(name)}</b> ({len(values)}): {html.escape(', '.join(map(str, values)))}</p>"
+        for name, values in item.groups.items()
+    )
+    inner = "".join(_item(part) for part in item.items)
+    return f"<details><summary>{html.escape(item.summary)}</summary>{groups}{inner}</details>"
+
+
+def _item(item: Figure | Table | Details) -> str:
     if isinstance(item, Figure):
         return _image(item)
+    if isinstance(item, Details):
+        return _details(item)
     caption = f"<p class='note'>{html.escape(item.caption)}</p>" if item.caption else ""
-    return f"<h3>{html.escape(item.title)}</h3>{caption}{_table(item.frame, item.index)}"
+    return f"<h3>{html.escape(item.title)}</h3>{caption}{_table(item.frame, item.index, item.text_columns, item.text)}"
 
 
 _STYLE = """
@@ -114,6 +151,7 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-to
 table.table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 table.table td,table.table th{padding:.25em .6em;border-bottom:1px solid #eee;text-align:right;vertical-align:top}
 table.table th:first-child,table.table td:first-child{text-align:left}
+table.text-2 :is(th,td):nth-child(-n+2),table.text-3 :is(th,td):nth-child(-n+3),table.text :is(th,td){text-align:left}
 table.table td{overflow-wrap:anywhere}
 table.metrics td{white-space:nowrap;font-variant-numeric:tabular-nums}
 table.metrics thead th{vertical-align:bottom;border-bottom:1px solid #999;min-width:8em}
@@ -125,7 +163,14 @@ figure img{max-width:100%;border:1px solid #eee}
 figcaption{display:table-caption;caption-side:bottom;font-size:.8em;color:#555;padding:.2em 0 .5em}
 pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:.8em}
 nav a{margin-right:1em;white-space:nowrap;display:inline-block}.note{color:#555;font-size:.9em}
+details{font-size:.85em;margin:.3em 0 1em}details summary{cursor:pointer;color:#333}
+details p{overflow-wrap:anywhere;margin:.3em 0 .3em 1em}details[open]>summary{margin-bottom:.5em}
 """
+
+
+def _anchor(name: str) -> str:
+    """A section's id: lower case, runs of anything but letters and digits as one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def render_report(content: ReportContent, label: str | None, survival_label: str | None) -> str:
@@ -136,11 +181,7 @@ def render_report(content: ReportContent, label: str | None, survival_label: str
         f"<h1>oncoae report: {html.escape(content.dataset)}</h1>",
     ]
     section_names = ["Summary", "Data", *content.sections.keys(), "Provenance"]
-    parts.append(
-        "<nav>"
-        + "".join(f"<a href='#{html.escape(n.lower().replace(' ', '-'))}'>{html.escape(n)}</a>" for n in section_names)
-        + "</nav>"
-    )
+    parts.append("<nav>" + "".join(f"<a href='#{_anchor(n)}'>{html.escape(n)}</a>" for n in section_names) + "</nav>")
 
     parts.append("<h2 id='summary'>Summary</h2><ul>")
     for question, sentence in best_models(content.summary, label, survival_label):
@@ -162,9 +203,10 @@ def render_report(content: ReportContent, label: str | None, survival_label: str
     parts.append("<h2 id='data'>Data</h2>")
     for title, table in content.data_overview.items():
         parts.append(f"<h3>{html.escape(title)}</h3>" + _table(table))
+    parts.extend(_item(item) for item in content.data_items)
 
     for name, items in content.sections.items():
-        parts.append(f"<h2 id='{html.escape(name.lower().replace(' ', '-'))}'>{html.escape(name)}</h2>")
+        parts.append(f"<h2 id='{_anchor(name)}'>{html.escape(name)}</h2>")
         parts.extend(_item(item) for item in items)
 
     parts.append("<h2 id='provenance'>Provenance</h2>")

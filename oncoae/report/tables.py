@@ -9,6 +9,15 @@ from oncoae.report.comparison import floor_text, permutation_floors
 from oncoae.report.format import count, metric_info, scientific, significant, values_mean_sd
 
 
+def corner_label(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``frame`` with its row labels named ``name`` in the header's corner (no extra header row for the index
+    name, as pandas draws one for ``index.name``); the labels stay row headers, which never wrap mid-word."""
+    frame = frame.copy()
+    frame.index.name = None
+    frame.columns.name = name
+    return frame
+
+
 def _n_seeds(frame: pd.DataFrame) -> int:
     return int(frame["seed"].nunique()) if "seed" in frame and len(frame) else 0
 
