@@ -487,11 +487,11 @@ def test_attribution_section_tables(tmp_path):
         "integrated gradients",
         "gradient × input",
         "PCA loadings",
-        "rank_genes_groups",
+        "rank_\u200bgenes_\u200bgroups",
     ]
-    assert table.index.tolist()[0] == ("subtype signal (clusters)", "all features: 10 of 100 true")
+    assert table.index.tolist()[0] == ("subtype signal (clusters)", "all (10 of 100 true)")
     assert table.iloc[0][("AUROC", "integrated gradients")] == "0.955 ± 0.00707"
-    assert table.iloc[0][("precision@50", "rank_genes_groups")] == "0.800"
+    assert table.iloc[0][("precision@50", "rank_\u200bgenes_\u200bgroups")] == "0.800"
 
 
 def test_umap_neighbours_fall_back_to_umap_weights_where_tumors_share_a_latent():

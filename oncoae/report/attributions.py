@@ -16,7 +16,8 @@ VALIDATION_METHODS = {
     "integrated_gradients": "integrated gradients",
     "gradient_x_input": "gradient × input",
     "pca_loadings": "PCA loadings",
-    "rank_genes_groups": "rank_genes_groups",
+    # Zero-width spaces: the header may break after an underscore.
+    "rank_genes_groups": "rank_\u200bgenes_\u200bgroups",
 }
 VALIDATION_TARGETS = {"subtype_signal": "subtype signal (clusters)", "risk_program": "risk program (Cox head)"}
 
@@ -81,7 +82,7 @@ def validation_table(validation: pd.DataFrame) -> pd.DataFrame:
     frame = validation.copy()
     scopes = list(dict.fromkeys(frame["modality"]))
     frame["scope"] = [
-        f"{'all features' if m == 'all' else m}: {count(t)} of {count(n)} true"
+        f"{'all' if m == 'all' else m} ({count(t)} of {count(n)} true)"
         for m, t, n in zip(frame["modality"], frame["n_true"], frame["n_features"], strict=True)
     ]
     k = count(frame["k"].max())
@@ -102,7 +103,9 @@ def validation_table(validation: pd.DataFrame) -> pd.DataFrame:
     )
     table = table.reindex(order).droplevel("modality")
     table.index = table.index.set_levels([VALIDATION_TARGETS.get(t, t) for t in table.index.levels[0]], level=0)
-    table.index.names = ["truth", "features"]
+    # No index or column names: pandas would give each its own header row.
+    table.index.names = [None, None]
+    table.columns.names = [None, None]
     return table
 
 
@@ -175,6 +178,7 @@ def attribution_items(
                     "|attribution|; the comparators are the loadings of a PCA on the training tumors and scanpy's "
                     f"rank_genes_groups on the held-out tumors. The workflow's attributions use {how}. n/a: a "
                     "scope without true features.",
+                    nowrap=True,
                 )
             )
     return items

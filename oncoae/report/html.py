@@ -43,6 +43,8 @@ class Table:
     text_columns: int = 0
     # Every cell is text (lists of features): all aligned left.
     text: bool = False
+    # Cells of numbers ('0.912 ± 0.0493') kept on one line.
+    nowrap: bool = False
 
 
 @dataclass
@@ -79,9 +81,12 @@ def _image(figure: Figure) -> str:
     return f'<figure><img alt="{html.escape(figure.title)}" src="data:image/png;base64,{encoded}">{caption}</figure>'
 
 
-def _table(frame: pd.DataFrame, index: bool = True, text_columns: int = 0, text: bool = False) -> str:
+def _table(
+    frame: pd.DataFrame, index: bool = True, text_columns: int = 0, text: bool = False, nowrap: bool = False
+) -> str:
     # In its own box: should a table ever be wider than the page, it scrolls there and the page does not.
-    classes = ["table", *([f"text-{min(text_columns, 3)}"] if text_columns > 1 else []), *(["text"] if text else [])]
+    classes = ["table", *([f"text-{min(text_columns, 3)}"] if text_columns > 1 else [])]
+    classes += [name for name, on in (("text", text), ("nowrap", nowrap)) if on]
     table = frame.to_html(index=index, escape=True, border=0, classes=classes, na_rep="")
     return f"<div class='table-box'>{table}</div>"
 
@@ -140,7 +145,8 @@ def _item(item: Figure | Table | Details) -> str:
     if isinstance(item, Details):
         return _details(item)
     caption = f"<p class='note'>{html.escape(item.caption)}</p>" if item.caption else ""
-    return f"<h3>{html.escape(item.title)}</h3>{caption}{_table(item.frame, item.index, item.text_columns, item.text)}"
+    table = _table(item.frame, item.index, item.text_columns, item.text, item.nowrap)
+    return f"<h3>{html.escape(item.title)}</h3>{caption}{table}"
 
 
 _STYLE = """
@@ -150,9 +156,10 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-to
 .table-box{max-width:100%;overflow-x:auto}
 table.table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 table.table td,table.table th{padding:.25em .6em;border-bottom:1px solid #eee;text-align:right;vertical-align:top}
-table.table th:first-child,table.table td:first-child{text-align:left}
+table.table th:first-child,table.table td:first-child,table.table tbody th{text-align:left}
 table.text-2 :is(th,td):nth-child(-n+2),table.text-3 :is(th,td):nth-child(-n+3),table.text :is(th,td){text-align:left}
 table.table td{overflow-wrap:anywhere}
+table.table thead th[colspan]{text-align:center;border-bottom:1px solid #ccc}table.nowrap td{white-space:nowrap}
 table.metrics td{white-space:nowrap;font-variant-numeric:tabular-nums}
 table.metrics thead th{vertical-align:bottom;border-bottom:1px solid #999;min-width:8em}
 table.metrics th[title]{cursor:help;text-decoration:underline dotted #999}
