@@ -23,7 +23,7 @@ with step_logging(snakemake.log[0]):
         survival_table,
     )
     from oncoae.report.tumor_types import tumor_type_items
-    from oncoae.tuning.report import tuning_headline, tuning_items
+    from oncoae.report.tuning import tuning_headline, tuning_items
 
     params = snakemake.params
     inputs = snakemake.input

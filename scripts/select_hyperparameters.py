@@ -8,7 +8,7 @@ with step_logging(snakemake.log[0]) as log:
     import yaml
 
     from oncoae.atomic import atomic_path, write_table
-    from oncoae.tuning.report import history_figure, importance_figure
+    from oncoae.report.tuning import history_figure, importance_figure
     from oncoae.tuning.search import (
         SearchSettings,
         best_hyperparameters,

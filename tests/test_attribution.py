@@ -229,3 +229,16 @@ def test_a_misspelt_attributed_model_stops_the_run_with_a_suggestion(tmp_path):
     assert "attribution.models: 'ae_multimodl' is not an autoencoder of this run; did you mean 'ae_multimodal'?" in (
         result.stderr
     )
+
+
+def test_the_heatmap_leaves_out_clusters_without_held_out_tumors():
+    import pandas as pd
+
+    from oncoae.report.attribution_figures import cluster_heatmap_data
+
+    rows = [
+        {"seed": 0, "cluster": 0, "rank": 1, "modality": "rna", "feature": "G9", "score": 2.0, "n_in_cluster": 7},
+        {"seed": 0, "cluster": 1, "rank": 1, "modality": "rna", "feature": "A1CF", "score": 0.0, "n_in_cluster": 0},
+    ]
+    data = cluster_heatmap_data(pd.DataFrame(rows), n_top=5)
+    assert list(data.columns) == [0] and len(data) == 1 and "A1CF" not in " ".join(map(str, data.index))

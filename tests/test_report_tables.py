@@ -506,7 +506,7 @@ def test_umap_neighbours_fall_back_to_umap_weights_where_tumors_share_a_latent()
 
 
 def test_tuning_losses_in_significant_figures():
-    from oncoae.tuning.report import _loss_mean_sd, search_outcome_table, trials_display
+    from oncoae.report.tuning import _loss_mean_sd, search_outcome_table, trials_display
 
     assert _loss_mean_sd(np.array([2.496, 2.499, 2.493])) == "2.496 ± 0.0030"
     assert _loss_mean_sd(np.array([2.5, 2.5])) == "2.500"  # no "± 0"

@@ -32,6 +32,11 @@ def cluster_heatmap_data(clusters: pd.DataFrame, n_top: int = 5) -> pd.DataFrame
     if clusters.empty:
         return pd.DataFrame()
     first = clusters[clusters["seed"] == clusters["seed"].min()].copy()
+    if "n_in_cluster" in first:
+        # A cluster without held-out tumors has all-zero scores: its "top" features would be alphabetical noise.
+        first = first[first["n_in_cluster"] > 0]
+    if first.empty:
+        return pd.DataFrame()
     first["label"] = [_label(row) for row in first.itertuples()]
     chosen = list(dict.fromkeys(first.loc[first["rank"] <= n_top].sort_values(["cluster", "rank"])["label"]))
     wide = first.pivot_table(index="label", columns="cluster", values="score", aggfunc="first")

@@ -20,7 +20,8 @@ from oncoae.report.format import metric_info, seeds_phrase  # noqa: E402
 log = logging.getLogger(__name__)
 
 
-def _save(figure, path: Path) -> None:
+def save_figure(figure, path: Path) -> None:
+    """Write ``figure`` as PNG atomically, then close it (matplotlib keeps every open figure in memory)."""
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=90, bbox_inches="tight", format="png")
     plt.close(figure)
@@ -45,12 +46,14 @@ def _categories(values: pd.Series) -> tuple[pd.Series, list[str]]:
     return text, ordered + ([MISSING] if (text == MISSING).any() else [])
 
 
-def _palette(n: int) -> list:
+def category_palette(n: int) -> list:
+    """``n`` colours that can be told apart side by side (tab10, tab20, then tab20 + tab20b: 29 cancer types)."""
     if n <= 10:
         return list(plt.get_cmap("tab10").colors[:n])
     if n <= 20:
         return list(plt.get_cmap("tab20").colors[:n])
-    return [plt.get_cmap("gist_ncar")(i / n) for i in range(n)]
+    colours = list(plt.get_cmap("tab20").colors) + list(plt.get_cmap("tab20b").colors)
+    return [colours[i] if i < len(colours) else plt.get_cmap("gist_ncar")(i / n) for i in range(n)]
 
 
 MISSING = "n/a"
@@ -62,44 +65,51 @@ def scatter_panels(coordinates: np.ndarray, colorings: Mapping[str, pd.Series], 
     """One scatter per colouring of the same 2-D coordinates, side by side; each panel's legend (full category
     names and their counts) sits outside it to the right, and constrained layout keeps it clear of the next
     panel. Returns the matplotlib figure."""
-    n_points = len(coordinates)
-    size = float(np.clip(3000.0 / max(n_points, 1), 6.0, 40.0))
     figure = plt.figure(figsize=(5.4 * len(colorings), 4.2), layout="constrained")
     axes = figure.subplots(1, len(colorings), squeeze=False)[0]
     for axis, (name, values) in zip(axes, colorings.items(), strict=True):
         text, categories = _categories(pd.Series(values).reset_index(drop=True))
-        colours = _palette(len([c for c in categories if c != MISSING]))
-        for category, colour in zip(categories, [*colours, (0.75, 0.75, 0.75)], strict=False):
-            members = (text == category).to_numpy()
-            axis.scatter(
-                coordinates[members, 0],
-                coordinates[members, 1],
-                s=size,
-                color=colour,
-                label=f"{category} (n={int(members.sum())})",
-                edgecolors="none",
-                alpha=0.85,
-            )
-        axis.set_title(f"{title}: {name}", fontsize=10)
-        axis.set_xticks([])
-        axis.set_yticks([])
-        axis.set_xlabel("UMAP 1", fontsize=8)
-        axis.set_ylabel("UMAP 2", fontsize=8)
-        for spine in axis.spines.values():
-            spine.set_color("#bbbbbb")
-        axis.legend(
-            title=name,
-            loc="upper left",
-            bbox_to_anchor=(1.02, 1.0),
-            borderaxespad=0.0,
-            frameon=False,
-            fontsize=8,
-            title_fontsize=8,
-            markerscale=max(1.0, 30.0 / size) ** 0.5,
-            ncol=int(np.ceil(len(categories) / _LEGEND_ROWS)),
-            handletextpad=0.3,
-        )
+        draw_categories(axis, coordinates, text, categories, f"{title}: {name}", name)
     return figure
+
+
+def draw_categories(
+    axis, coordinates: np.ndarray, text: pd.Series, categories: list[str], title: str, legend: str, min_size=6.0
+) -> None:
+    """2-D points coloured by category (``text`` per point; 'n/a' grey), the legend with each category's count
+    outside the axes to the right, in more columns when long, so no panel paints over it."""
+    size = float(np.clip(3000.0 / max(len(coordinates), 1), min_size, 40.0))
+    colours = category_palette(len([c for c in categories if c != MISSING]))
+    for category, colour in zip(categories, [*colours, (0.75, 0.75, 0.75)], strict=False):
+        members = (text == category).to_numpy()
+        axis.scatter(
+            coordinates[members, 0],
+            coordinates[members, 1],
+            s=size,
+            color=colour,
+            label=f"{category} (n={int(members.sum())})",
+            edgecolors="none",
+            alpha=0.85,
+        )
+    axis.set_title(title, fontsize=10)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    axis.set_xlabel("UMAP 1", fontsize=8)
+    axis.set_ylabel("UMAP 2", fontsize=8)
+    for spine in axis.spines.values():
+        spine.set_color("#bbbbbb")
+    axis.legend(
+        title=legend,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0.0,
+        frameon=False,
+        fontsize=8,
+        title_fontsize=8,
+        markerscale=max(1.0, 30.0 / size) ** 0.5,
+        ncol=int(np.ceil(len(categories) / _LEGEND_ROWS)),
+        handletextpad=0.3,
+    )
 
 
 def neighbour_method(latent: np.ndarray) -> str:
@@ -133,14 +143,14 @@ def umap_figure(
     sc.tl.umap(held_out, random_state=seed)
     colorings = {label: held_out.obs[label] for label in labels if label in held_out.obs}
     colorings["cluster"] = clusters.reindex(held_out.obs_names)
-    _save(scatter_panels(np.asarray(held_out.obsm["X_umap"]), colorings, title), path)
+    save_figure(scatter_panels(np.asarray(held_out.obsm["X_umap"]), colorings, title), path)
 
 
 def kaplan_meier_figure(
     obs: pd.DataFrame, clusters: pd.Series, time_column: str, event_column: str, title: str, path: Path
 ) -> None:
     """``kaplan_meier_plot`` saved as a PNG."""
-    _save(kaplan_meier_plot(obs, clusters, time_column, event_column, title), path)
+    save_figure(kaplan_meier_plot(obs, clusters, time_column, event_column, title), path)
 
 
 def kaplan_meier_plot(obs: pd.DataFrame, clusters: pd.Series, time_column: str, event_column: str, title: str):
@@ -196,13 +206,13 @@ _SEED_STYLES = ("-", "--", ":", "-.")
 
 def training_curves_figure(histories: Mapping[int, pd.DataFrame], title: str, path: Path) -> None:
     """``training_curves_plot`` saved as a PNG."""
-    _save(training_curves_plot(histories, title), path)
+    save_figure(training_curves_plot(histories, title), path)
 
 
 def training_curves_plot(histories: Mapping[int, pd.DataFrame], title: str):
     """Train loss and val loss per epoch side by side (same y scale), one colour and line style per seed."""
     figure, axes = plt.subplots(1, 2, figsize=(6.2, 3.2), sharey=True, layout="constrained")
-    colours = _palette(max(len(histories), 1))
+    colours = category_palette(max(len(histories), 1))
     for index, (seed, history) in enumerate(histories.items()):
         for axis, column in zip(axes, ("train_loss", "val_loss"), strict=True):
             if column in history:
@@ -236,7 +246,7 @@ def metric_bars_figure(summary: pd.DataFrame, metric: str, label: str, path: Pat
     name = metric_info(metric).header
     axis.set_xlabel(f"{name}, {label}" if label else name)
     axis.set_title(f"held-out tumors, {seeds_phrase(seeds)}")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def contingency_figure(clusters: pd.Series, labels: pd.Series, title: str, path: Path) -> None:
@@ -251,7 +261,7 @@ def contingency_figure(clusters: pd.Series, labels: pd.Series, title: str, path:
     for (row, column), count in np.ndenumerate(table.to_numpy()):
         axis.text(column, row, str(count), ha="center", va="center", color="white" if count > peak / 2 else "black")
     axis.set_title(title, fontsize=9)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def k_curve_figure(k_selection: pd.DataFrame, title: str, path: Path) -> None:
@@ -270,7 +280,7 @@ def k_curve_figure(k_selection: pd.DataFrame, title: str, path: Path) -> None:
     axis.set_ylabel("silhouette, training tumors" + (f" (mean over {seeds} seeds)" if seeds > 1 else ""))
     axis.set_title(title)
     axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def contribution_figure(contributions: pd.DataFrame, metric: str, label: str, path: Path) -> None:
@@ -291,4 +301,4 @@ def contribution_figure(contributions: pd.DataFrame, metric: str, label: str, pa
     axis.set_ylabel(f"drop in {metric_info(metric).header}, {label},\nwithout the modality", fontsize=9)
     axis.set_title(f"leave-one-modality-out, held-out tumors, {seeds_phrase(seeds)}", fontsize=9)
     axis.legend(fontsize=7, title="masked", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    _save(figure, path)
+    save_figure(figure, path)

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from oncoae.atomic import atomic_path  # noqa: E402
+from oncoae.report.figures import draw_categories, save_figure  # noqa: E402
 
 # Legends longer than this many entries get another column (as in oncoae.report.figures).
 _LEGEND_ROWS = 16
@@ -23,12 +23,6 @@ METHOD_TITLES = {
     "latent_lr": "logistic regression on the latent",
     "raw_lr": "logistic regression on the normalized features",
 }
-
-
-def _save(figure, path: Path) -> None:
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=90, bbox_inches="tight", format="png")
-    plt.close(figure)
 
 
 def confusion_figure(confusion: pd.DataFrame, title: str, path: Path) -> None:
@@ -70,7 +64,7 @@ def confusion_figure(confusion: pd.DataFrame, title: str, path: Path) -> None:
         fontsize=10,
     )
     figure.colorbar(image, ax=axis, shrink=0.6, label="share of the true type")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def type_umap_figure(adata: ad.AnnData, label: str, title: str, path: Path, seed: int = 0) -> None:
@@ -85,17 +79,7 @@ def type_umap_figure(adata: ad.AnnData, label: str, title: str, path: Path, seed
     # the model figures then breaks the layout into a few far-apart points.
     sc.pp.neighbors(held_out, use_rep="X_latent", n_neighbors=n_neighbors, random_state=seed, method="umap")
     sc.tl.umap(held_out, random_state=seed)
-    _save(type_scatter(np.asarray(held_out.obsm["X_umap"]), held_out.obs[label], label, title), path)
-
-
-def _palette(n: int) -> list:
-    if n <= 10:
-        return list(plt.get_cmap("tab10").colors[:n])
-    if n <= 20:
-        return list(plt.get_cmap("tab20").colors[:n])
-    # More types than tab20 has colours: tab20 then tab20b, distinguishable side by side.
-    colours = list(plt.get_cmap("tab20").colors) + list(plt.get_cmap("tab20b").colors)
-    return [colours[i] if i < len(colours) else plt.get_cmap("gist_ncar")(i / n) for i in range(n)]
+    save_figure(type_scatter(np.asarray(held_out.obsm["X_umap"]), held_out.obs[label], label, title), path)
 
 
 def type_scatter(coordinates: np.ndarray, types: pd.Series, label: str, title: str):
@@ -104,38 +88,7 @@ def type_scatter(coordinates: np.ndarray, types: pd.Series, label: str, title: s
     text = types.astype(object).where(types.notna(), "n/a").astype(str).reset_index(drop=True)
     counts = text[text != "n/a"].value_counts()
     order = sorted(counts.index, key=lambda name: (-counts[name], name))
-    size = float(np.clip(3000.0 / max(len(coordinates), 1), 4.0, 40.0))
     figure, axis = plt.subplots(figsize=(7.0, 5.2), layout="constrained")
     categories = [*order, *(["n/a"] if (text == "n/a").any() else [])]
-    colours = [*_palette(len(order)), (0.75, 0.75, 0.75)]
-    for category, colour in zip(categories, colours, strict=False):
-        members = (text == category).to_numpy()
-        axis.scatter(
-            coordinates[members, 0],
-            coordinates[members, 1],
-            s=size,
-            color=colour,
-            label=f"{category} (n={int(members.sum())})",
-            edgecolors="none",
-            alpha=0.85,
-        )
-    axis.set_title(f"{title}: held-out tumors by {label}", fontsize=10)
-    axis.set_xticks([])
-    axis.set_yticks([])
-    axis.set_xlabel("UMAP 1", fontsize=8)
-    axis.set_ylabel("UMAP 2", fontsize=8)
-    for spine in axis.spines.values():
-        spine.set_color("#bbbbbb")
-    axis.legend(
-        title=label,
-        loc="upper left",
-        bbox_to_anchor=(1.02, 1.0),
-        borderaxespad=0.0,
-        frameon=False,
-        fontsize=8,
-        title_fontsize=8,
-        markerscale=max(1.0, 30.0 / size) ** 0.5,
-        ncol=int(np.ceil(len(categories) / _LEGEND_ROWS)),
-        handletextpad=0.3,
-    )
+    draw_categories(axis, coordinates, text, categories, f"{title}: held-out tumors by {label}", label, min_size=4.0)
     return figure

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from oncoae.report.figures import _save, plt
+# pyplot through the report's figures module, which selects the headless Agg backend before importing it.
+from oncoae.report.figures import plt, save_figure
 from oncoae.report.format import is_deterministic, significant
 
 METRIC_LABELS = {"val_reconstruction_loss": "val reconstruction loss", "val_c_index": "val C-index"}
@@ -73,7 +74,7 @@ def history_figure(trials: pd.DataFrame, best: Mapping, path: str | Path) -> Non
         if spread > 20:
             axis.set_yscale("log")
     axis.legend(fontsize=7, loc="best")
-    _save(figure, Path(path))
+    save_figure(figure, Path(path))
 
 
 def importance_figure(importances: pd.DataFrame, best: Mapping, path: str | Path) -> None:
@@ -88,7 +89,7 @@ def importance_figure(importances: pd.DataFrame, best: Mapping, path: str | Path
         axis.set_xlabel("importance (fANOVA, share of the metric's variance)")
         axis.set_xlim(0, 1)
     axis.set_title(f"{best['model']}: parameter importances")
-    _save(figure, Path(path))
+    save_figure(figure, Path(path))
 
 
 def search_outcome_table(best: Mapping) -> pd.DataFrame:
