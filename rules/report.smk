@@ -107,7 +107,10 @@ rule render_report:
         tumor_type_models=TUMOR_TYPE_MODELS if TUMOR_TYPE else [],
         tumor_type_figures=TUMOR_TYPE_FIGURES,
         attributed=ATTRIBUTED,
-        attribution_dir=f"{OUT}/attribution",
+        # <OUT>/attribution, from an input's path (<OUT>/attribution/<model>/<file>); unused when none is attributed.
+        attribution_dir=lambda wildcards, input: (
+            str(Path(input.attributions[0]).parents[1]) if input.attributions else ""
+        ),
         attribution_method=config["attribution"]["method"],
         notes=[
             "Kernel PCA is fitted on at most "

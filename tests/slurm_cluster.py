@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 CONF = Path("/etc/slurm/slurm.conf")
+CLUSTER_NAME = "oncoae-test"
 # One GPU that exists only in SLURM's books (a count, no device file), so that jobs asking for --gpus=1 are
 # accepted and scheduled: the GPU test submits training with accelerator gpu and checks what was asked for.
 GRES_CONF = CONF.with_name("gres.conf")
@@ -32,7 +33,7 @@ def available() -> str | None:
 
 
 def _conf(host: str, scratch: Path) -> str:
-    return f"""ClusterName=oncoae-test
+    return f"""ClusterName={CLUSTER_NAME}
 SlurmctldHost={host}
 SlurmUser=root
 SlurmdUser=root
@@ -66,6 +67,21 @@ def _running(pid_file: Path) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def _kill_leftover_job_processes() -> None:
+    """Kill what the cluster's jobs left running: a job step's processes that slurmd no longer tracks (e.g. the
+    first instance of a requeued job, killed while shutting down) would outlive the cluster and the test."""
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        pid = int(environ.parent.name)
+        if pid == os.getpid():
+            continue
+        try:
+            # Only this cluster's jobs (its name is in their environment), never an outer SLURM job's processes.
+            if b"SLURM_CLUSTER_NAME=" + CLUSTER_NAME.encode() + b"\0" in environ.read_bytes():
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
 
 
 class OneNodeCluster:
@@ -128,6 +144,7 @@ class OneNodeCluster:
                 time.sleep(0.1)
             else:
                 os.kill(pid, signal.SIGKILL)
+        _kill_leftover_job_processes()
         for path, backup in self.backups.items():
             if backup is not None:
                 path.write_bytes(backup)

@@ -114,9 +114,9 @@ def _wait(condition, timeout: float, what: str, process: subprocess.Popen | None
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, signum: int = signal.SIGTERM) -> None:
     """End snakemake (it cancels its SLURM jobs on SIGTERM) and whatever it left in the queue."""
-    os.killpg(process.pid, signal.SIGTERM)
+    os.killpg(process.pid, signum)
     try:
         process.communicate(timeout=60)  # read its output, or a full pipe would keep it from exiting
     except subprocess.TimeoutExpired:
@@ -202,7 +202,8 @@ def test_only_training_jobs_ask_slurm_for_a_gpu(cluster, local_run, tmp_path):
 
         _wait(both_submitted, 120, "the sbatch calls of training and the baseline", process)
     finally:
-        _stop(process)
+        # Its jobs never ran and are cancelled below: no need to wait for snakemake's own shutdown.
+        _stop(process, signal.SIGKILL)
         cluster.set_node_state("RESUME")
     assert "--gpus=1" in calls["train_autoencoder"] and "--cpus-per-gpu=4" in calls["train_autoencoder"]
     assert "--gpu" not in calls["fit_baseline"] and "cpus-per-gpu" not in calls["fit_baseline"]

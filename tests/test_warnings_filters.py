@@ -9,17 +9,24 @@ import warnings
 
 import pytest
 
-from oncoae.warnings_filters import LIGHTNING_RANK_ZERO_LOGGERS, silence_lightning_noise, silence_scanpy_noise
+from oncoae.warnings_filters import (
+    LIGHTNING_RANK_ZERO_LOGGERS,
+    DropMessages,
+    silence_lightning_noise,
+    silence_scanpy_noise,
+)
 
 
 @pytest.fixture(autouse=True)
 def restore_logger_filters():
-    """The filters are process-wide: each test starts and ends without them (warnings filters are restored by
-    pytest itself)."""
+    """The filters are process-wide, and every training in the suite installs them: each test starts without
+    them and ends with the filters it found (warnings filters are restored by pytest itself)."""
     import scanpy as sc
 
     loggers = [logging.getLogger(name) for name in LIGHTNING_RANK_ZERO_LOGGERS] + [sc.settings._root_logger]
     saved = [list(logger.filters) for logger in loggers]
+    for logger in loggers:
+        logger.filters[:] = [f for f in logger.filters if not isinstance(f, DropMessages)]
     yield
     for logger, filters in zip(loggers, saved, strict=True):
         logger.filters[:] = filters

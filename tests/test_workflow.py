@@ -72,8 +72,9 @@ def test_report_is_self_contained_with_decodable_images(tiny_run):
     assert not re.search(r"""(src|href)=["']https?://""", html)
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     # UMAP, KM and contingency heatmap per model (7), training curves per autoencoder (5), comparisons (2),
-    # k curves per group (2), contributions of the multi-modal autoencoders to ARI and C-index (2).
-    assert len(images) == 7 * 3 + 5 + 2 + 2 + 2
+    # k curves per group (2), contributions of the multi-modal autoencoders to ARI and C-index (2), attributions
+    # per autoencoder (5).
+    assert len(images) == 7 * 3 + 5 + 2 + 2 + 2 + 5
     for encoded in images:
         pixels = mpimg.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
         assert pixels.shape[0] > 100 and pixels.shape[1] > 100
@@ -89,6 +90,7 @@ def test_report_is_self_contained_with_decodable_images(tiny_run):
         "Survival",
         "Modality contributions",
         "Characterization",
+        "Which features drive the latent",
         "Provenance",
     ]
     assert "ae_multimodal" in html and "sha256" in html
