@@ -6,6 +6,8 @@ import pytest
 import yaml
 
 from oncoae.evaluation.assess import CONTRIBUTION_COLUMNS
+from oncoae.evaluation.attribution import VALIDATION_COLUMNS
+from oncoae.evaluation.tumor_type import WITHIN_TYPE_COLUMNS
 from oncoae.report.comparison import comparison_tables
 from oncoae.report.figures import kaplan_meier_plot, plt, scatter_panels, training_curves_plot
 from oncoae.report.format import mean_sd, scientific, significant, values_mean_sd
@@ -292,18 +294,7 @@ def _tumor_type_files(folder):
         "recall": pd.DataFrame(recall, columns=["model", "seed", "method", "type", "n_test", "n_correct", "recall"]),
         "within_type": pd.DataFrame(
             within,
-            columns=[
-                "model",
-                "seed",
-                "type",
-                "k",
-                "n_train",
-                "n_test",
-                "n_test_evaluable",
-                "n_events",
-                "logrank_p",
-                "logrank_p_permutation",
-            ],
+            columns=WITHIN_TYPE_COLUMNS,
         ),
     }
     paths = {}
@@ -454,18 +445,7 @@ def test_attribution_section_tables(tmp_path):
     ]
     frame = pd.DataFrame(
         validation,
-        columns=[
-            "model",
-            "seed",
-            "target",
-            "method",
-            "modality",
-            "n_features",
-            "n_true",
-            "k",
-            "precision_at_k",
-            "auroc",
-        ],
+        columns=VALIDATION_COLUMNS,
     )
     frame.to_csv(folder / "validation.tsv", sep="\t", index=False)
     Image.new("RGB", (20, 10)).save(folder / "top_features.png")
