@@ -9,6 +9,7 @@ Model names are wildcards and path components:
 from __future__ import annotations
 
 import copy
+import difflib
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -190,6 +191,23 @@ def tumor_type_plan(
     for modality in config["modalities"]:
         plan[f"raw_{modality}_raw_lr"] = (f"raw_{modality}", "raw_lr")
     return plan
+
+
+def attributed_models(section: Mapping, autoencoders: list[str]) -> list[str]:
+    """The autoencoders the ``attribution:`` section asks for (``models: null``: all; none when not enabled); a
+    name that is not an autoencoder of the run is an error with a did-you-mean."""
+    names = section["models"]
+    for name in names or []:
+        if name not in autoencoders:
+            close = difflib.get_close_matches(name, autoencoders, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"attribution.models: {name!r} is not an autoencoder of this run{hint} "
+                f"(autoencoders: {', '.join(autoencoders)})"
+            )
+    if not section["enabled"]:
+        return []
+    return [model for model in autoencoders if names is None or model in names]
 
 
 def export_package_path(directory: str) -> None:

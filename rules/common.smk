@@ -6,6 +6,7 @@ from snakemake.utils import validate
 
 from oncoae.config_check import SIMULATED_CLINICAL_COLUMNS, config_errors_in_one_line, read_header
 from oncoae.workflow import (
+    attributed_models,
     cache_name,
     cbioportal_study_url,
     check_config,
@@ -186,26 +187,8 @@ def histories_of_group(group):
 
 
 # Feature attributions (rules/attribute.smk): the autoencoders named by attribution.models (null: all of them).
-def check_attributed(names):
-    import difflib
-
-    for name in names or []:
-        if name not in AUTOENCODERS:
-            close = difflib.get_close_matches(name, AUTOENCODERS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(
-                f"attribution.models: {name!r} is not an autoencoder of this run{hint} "
-                f"(autoencoders: {', '.join(AUTOENCODERS)})"
-            )
-
-
 with config_errors_in_one_line():
-    check_attributed(config["attribution"]["models"])
-ATTRIBUTED = (
-    [m for m in AUTOENCODERS if config["attribution"]["models"] is None or m in config["attribution"]["models"]]
-    if config["attribution"]["enabled"]
-    else []
-)
+    ATTRIBUTED = attributed_models(config["attribution"], AUTOENCODERS)
 ATTRIBUTION_FILES = ["dimensions.tsv", "clusters.tsv", "heads.tsv", "top_features.png"] + (
     ["validation.tsv"] if config["source"] == "simulate" else []
 )

@@ -242,3 +242,17 @@ def test_the_heatmap_leaves_out_clusters_without_held_out_tumors():
     ]
     data = cluster_heatmap_data(pd.DataFrame(rows), n_top=5)
     assert list(data.columns) == [0] and len(data) == 1 and "A1CF" not in " ".join(map(str, data.index))
+
+
+def test_attributed_models_follow_the_attribution_section():
+    from oncoae.workflow import attributed_models
+
+    autoencoders = ["ae_expression", "ae_multimodal", "ae_vae"]
+    assert attributed_models({"enabled": True, "models": None}, autoencoders) == autoencoders
+    assert attributed_models({"enabled": True, "models": ["ae_vae", "ae_expression"]}, autoencoders) == [
+        "ae_expression",
+        "ae_vae",
+    ]
+    assert attributed_models({"enabled": False, "models": None}, autoencoders) == []
+    with pytest.raises(ValueError, match=r"'ae_vea' is not an autoencoder of this run; did you mean 'ae_vae'\?"):
+        attributed_models({"enabled": False, "models": ["ae_vea"]}, autoencoders)
