@@ -191,6 +191,7 @@ def test_simulator_marks_its_subtype_signal_and_risk_program_features():
     assert auroc(between, expression.var["subtype_signal"].to_numpy()) > 0.95
 
 
+@pytest.mark.workflow  # the tiny workflow run
 def test_workflow_writes_attribution_tables_validated_on_ground_truth(tiny_run):
     out = tiny_run / "results" / "tiny"
     latent_dim, n_clusters = TINY_CONFIG["architecture"]["latent_dim"], TINY_CONFIG["clustering"]["k"]
@@ -222,6 +223,7 @@ def test_workflow_writes_attribution_tables_validated_on_ground_truth(tiny_run):
     assert set(risk["target"]) == {"subtype_signal", "risk_program"}
 
 
+@pytest.mark.workflow  # a snakemake dry run
 def test_a_misspelt_attributed_model_stops_the_run_with_a_suggestion(tmp_path):
     config = {**TINY_CONFIG, "attribution": {"models": ["ae_multimodl"]}}
     result = run_snakemake(tmp_path, write_config(tmp_path, config), "--dry-run", check=False, timeout=120)

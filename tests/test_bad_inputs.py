@@ -552,7 +552,7 @@ RUN_CASES = [
 
 
 def _outside_failed_logs(output: str) -> str:
-    """The console without the logs Snakemake copies into it (profiles/default: show-failed-logs)."""
+    """The console without the logs Snakemake copies into it when show-failed-logs is on (profiles/slurm)."""
     return re.sub(r"Logfile [^\n]*:\n=+\n.*?\n=+\n", "", output, flags=re.S)
 
 

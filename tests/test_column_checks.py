@@ -134,6 +134,7 @@ def test_schema_errors_are_reduced_to_the_key_and_the_reason():
     assert config_error_message(KeyError("bug")) is None  # not a config error: the traceback is kept
 
 
+@pytest.mark.workflow  # a snakemake dry run
 def test_snakemake_dry_run_stops_on_a_misspelt_column_with_one_line(tmp_path):
     clinical = tmp_path / "clinical.tsv"
     clinical.write_text("sample\tpam50\tos_days\tos_event\n" + "".join(f"s{i}\tA\t{100 + i}\t1\n" for i in range(4)))
@@ -169,6 +170,7 @@ def _dry_run_error(folder, config) -> tuple[int, list[str]]:
     return result.returncode, lines
 
 
+@pytest.mark.workflow  # a snakemake dry run
 def test_simulated_source_is_checked_against_the_simulators_columns(tmp_path):
     config = copy.deepcopy(TINY_CONFIG)
     config["clinical"]["labels"] = ["Subtype"]
@@ -185,6 +187,7 @@ def _xena_config(cache) -> dict:
     return config
 
 
+@pytest.mark.workflow  # a snakemake dry run
 def test_xena_source_is_checked_once_downloaded_and_skipped_before(tmp_path):
     from oncoae.workflow import cache_name, host_of
 
