@@ -32,6 +32,7 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.end_to_end import snakemake_command
 from benchmarks.machine import REPO, describe_machine
 from benchmarks.report import write_result
 
@@ -72,18 +73,7 @@ def _snakemake(folder: Path, config: dict, target: str, cores: int) -> float:
     folder.mkdir(parents=True, exist_ok=True)
     config_path = folder / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [
-        str(Path(sys.executable).with_name("snakemake")),
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(folder),
-        "--configfile",
-        str(config_path),
-        "--cores",
-        str(cores),
-        target,
-    ]
+    command = snakemake_command(folder, config_path, cores, [target])
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     if result.returncode != 0:

@@ -78,24 +78,27 @@ def write_config(folder: Path, config: dict) -> Path:
     return path
 
 
+# Every snakemake a test starts imports the package from this checkout.
+SNAKEMAKE_ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def snakemake_command(folder: Path, config_path: Path, *extra: str, cores: int | None = 2) -> list[str]:
+    """The real snakemake CLI on the project's Snakefile, working in ``folder`` (``cores=None``: none given, as
+    for a cluster executor that takes ``--jobs``)."""
+    command = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(folder)]
+    command += ["--configfile", str(config_path)]
+    if cores is not None:
+        command += ["--cores", str(cores)]
+    return [*command, *extra]
+
+
 def run_snakemake(
     folder: Path, config_path: Path, *extra: str, check: bool = True, timeout: int = 900
 ) -> subprocess.CompletedProcess:
-    """The real snakemake CLI on the project's Snakefile, working in ``folder``."""
-    command = [
-        SNAKEMAKE,
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(folder),
-        "--configfile",
-        str(config_path),
-        "--cores",
-        "2",
-        *extra,
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    """``snakemake_command`` run to completion; fails the test with its output unless it succeeds (or not
+    ``check``)."""
+    command = snakemake_command(folder, config_path, *extra)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=SNAKEMAKE_ENV)
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from .conftest import REPO, SNAKEMAKE, TINY_CONFIG, run_snakemake, write_config
+from .conftest import SNAKEMAKE_ENV, TINY_CONFIG, run_snakemake, snakemake_command, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -55,23 +55,11 @@ def test_killed_training_resumes_to_identical_results(tmp_path):
     best_epoch = int(reference_history.loc[reference_history["val_loss"].idxmin(), "epoch"])
 
     config_path = write_config(interrupted, _config())
-    command = [
-        SNAKEMAKE,
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(interrupted),
-        "--configfile",
-        str(config_path),
-        "--cores",
-        "2",
-        MODEL,
-    ]
     process = subprocess.Popen(
-        command,
+        snakemake_command(interrupted, config_path, MODEL),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=SNAKEMAKE_ENV,
         start_new_session=True,
     )
     # Kill inside the last patience window, after the best epoch: there the checkpoint holds early stopping

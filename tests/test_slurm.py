@@ -19,7 +19,7 @@ import torch
 import yaml
 
 from . import slurm_cluster
-from .conftest import REPO, SNAKEMAKE, TINY_CONFIG, run_snakemake, write_config
+from .conftest import REPO, SNAKEMAKE_ENV, TINY_CONFIG, run_snakemake, snakemake_command, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -63,28 +63,12 @@ def _copy_run(source: Path, target: Path, *remove: str) -> Path:
 
 
 def _snakemake_on_slurm(folder: Path, config: dict, *extra: str, profile: Path = PROFILE) -> subprocess.Popen:
-    command = [
-        SNAKEMAKE,
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(folder),
-        "--configfile",
-        str(write_config(folder, config)),
-        "--jobs",
-        "2",
-        "--profile",
-        str(profile),
-        *SLURM_OPTIONS,
-        *extra,
-    ]
+    config_path = write_config(folder, config)
+    command = snakemake_command(
+        folder, config_path, "--jobs", "2", "--profile", str(profile), *SLURM_OPTIONS, *extra, cores=None
+    )
     return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        start_new_session=True,
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=SNAKEMAKE_ENV, start_new_session=True
     )
 
 
