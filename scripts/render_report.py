@@ -8,11 +8,12 @@ with step_logging(snakemake.log[0]):
     import pandas as pd
 
     from oncoae.atomic import atomic_path
+    from oncoae.evaluation.ranking import choose_models
     from oncoae.provenance import data_overview, file_checksums, package_versions, rule_run_times, workflow_commit
     from oncoae.report.attributions import attribution_items
     from oncoae.report.data_notes import data_items
     from oncoae.report.format import metric_info, seeds_phrase
-    from oncoae.report.html import Figure, ReportContent, Table, best_models, render_report
+    from oncoae.report.html import Figure, ReportContent, Table, render_report
     from oncoae.report.tables import (
         characterization_table,
         contribution_table,
@@ -165,9 +166,11 @@ with step_logging(snakemake.log[0]):
     for model, files in params.tuning.items():
         sections["Hyperparameter search"] += tuning_items(model, files, params.seeds)
         headlines.append(tuning_headline(model, files))
-    findings = dict(best_models(summary, label, time_label))
     if not characterization.empty:
-        best = findings.get("subtypes", "").split(":")[0] or characterization["model"].iloc[0]
+        chosen = [
+            c.chosen for c in choose_models(summary, {"subtypes": label}) if c.chosen in set(characterization["model"])
+        ]
+        best = chosen[0] if chosen else characterization["model"].iloc[0]
         sections["Characterization"].append(
             Table(
                 f"Top features per cluster: {best}",

@@ -1,7 +1,9 @@
 """Cluster latents and score them on held-out tumors, for one model over its seeds.
 
 Everything fitted (k-means centroids, the choice of k, Cox coefficients) sees training tumors only; every score
-is computed on test tumors. Graph (Leiden) clusters are built on the held-out tumors' own neighbour graph.
+is computed on test tumors. The metrics that choose the best model are also computed on validation tumors
+(``val_`` rows, through the same fitted centroids and Cox model; see evaluation/ranking.py). Graph (Leiden)
+clusters are built on the held-out tumors' own neighbour graph.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import pandas as pd
 from oncoae.evaluation.clustering import FittedClustering, centroid_rows, fit_kmeans, leiden_sweep, silhouette_curve
 from oncoae.evaluation.enrichment import ENRICHMENT_COLUMNS, clinical_enrichment, count_enriched
 from oncoae.evaluation.metrics import cluster_silhouette, label_agreement
+from oncoae.evaluation.ranking import VALIDATION_PREFIX
 from oncoae.evaluation.survival import (
+    CoxRiskModel,
     SurvivalData,
     bootstrap_concordance_ci,
     fit_cox_risk,
     logrank_p,
     permutation_logrank_p,
+    risk_concordance,
 )
 
 SUMMARY_COLUMNS = ["model", "seed", "metric", "label", "value"]
@@ -180,19 +185,53 @@ def _survival_rows(
     ]
     if "risk_score" in obs.columns:
         # The Cox head's own score, fitted with the network on training tumors only.
-        from lifelines.utils import concordance_index
-
-        risk = obs.loc[is_test, "risk_score"].to_numpy(float)
-        usable = test_survival.usable() & np.isfinite(risk)
-        value = float("nan")
-        if test_survival.event[usable].sum() > 0:
-            value = concordance_index(test_survival.time[usable], -risk[usable], test_survival.event[usable])
-        rows.append(("c_index_head", float(value)))
+        rows.append(("c_index_head", risk_concordance(obs.loc[is_test, "risk_score"].to_numpy(float), test_survival)))
     return [{"metric": metric, "label": time_column, "value": value} for metric, value in rows]
 
 
+def _train_cox(
+    latent: np.ndarray, obs: pd.DataFrame, is_train: np.ndarray, settings: EvaluationSettings
+) -> CoxRiskModel | None:
+    """The Cox model on training latents that scores masked latents and validation tumors (None without survival
+    or with too few training events)."""
+    if settings.survival_columns is None:
+        return None
+    try:
+        return fit_cox_risk(
+            latent[is_train],
+            SurvivalData.from_table(obs.loc[is_train], *settings.survival_columns),
+            settings.cox_penalizer,
+        )
+    except ValueError:
+        return None
+
+
+def _validation_rows(
+    latent: np.ndarray,
+    obs: pd.DataFrame,
+    clusters: np.ndarray,
+    cox: CoxRiskModel | None,
+    settings: EvaluationSettings,
+) -> list[dict]:
+    """The metrics that choose the best model (ARI/NMI/AMI per label, the Cox C-index) on validation tumors,
+    through the same train-fitted centroids and Cox model as the test figures (see evaluation/ranking.py)."""
+    rows = []
+    for label in settings.labels:
+        for metric, value in label_agreement(clusters, obs[label]).items():
+            rows.append({"metric": VALIDATION_PREFIX + metric, "label": label, "value": value})
+    if settings.survival_columns is not None:
+        survival = SurvivalData.from_table(obs, *settings.survival_columns)
+        value = risk_concordance(cox(latent), survival) if cox is not None else float("nan")
+        rows.append({"metric": VALIDATION_PREFIX + "c_index", "label": settings.survival_columns[0], "value": value})
+    return rows
+
+
 def _contribution_rows(
-    adata: ad.AnnData, fitted: FittedClustering, is_train: np.ndarray, is_test: np.ndarray, settings: EvaluationSettings
+    adata: ad.AnnData,
+    fitted: FittedClustering,
+    cox: CoxRiskModel | None,
+    is_test: np.ndarray,
+    settings: EvaluationSettings,
 ) -> list[dict]:
     """Leave-one-modality-out: each metric on the held-out tumors that have the modality (and another one),
     from the full latent and from the latent with that modality masked; the drop is what the modality adds.
@@ -202,17 +241,6 @@ def _contribution_rows(
     rows = []
     latent = adata.obsm["X_latent"]
     obs = adata.obs
-    cox = None
-    if settings.survival_columns is not None:
-        time_column, event_column = settings.survival_columns
-        try:
-            cox = fit_cox_risk(
-                latent[is_train],
-                SurvivalData.from_table(obs.loc[is_train], time_column, event_column),
-                settings.cox_penalizer,
-            )
-        except ValueError:
-            cox = None
     for key in [k for k in adata.obsm if k.startswith(WITHOUT_PREFIX)]:
         modality = key.removeprefix(WITHOUT_PREFIX)
         masked = adata.obsm[key]
@@ -226,15 +254,9 @@ def _contribution_rows(
             without = label_agreement(masked_clusters, obs.loc[subset, label])["ari"]
             pairs.append(("ari", label, full, without))
         if cox is not None:
-            from lifelines.utils import concordance_index
-
             survival = SurvivalData.from_table(obs.loc[subset], *settings.survival_columns)
-            usable = survival.usable()
-            if survival.event[usable].sum() > 0:
-                scores = [
-                    concordance_index(survival.time[usable], -cox(values[usable]), survival.event[usable])
-                    for values in (latent[subset], masked[subset])
-                ]
+            if survival.event[survival.usable()].sum() > 0:
+                scores = [risk_concordance(cox(values), survival) for values in (latent[subset], masked[subset])]
                 pairs.append(("c_index", settings.survival_columns[0], *scores))
         for metric, label, full, without in pairs:
             rows.append(
@@ -307,7 +329,12 @@ def evaluate_seed(
                     "value": float(np.nanmean(obs.loc[is_test, column].to_numpy(float))),
                 }
             )
-    contributions = _contribution_rows(adata, fitted, is_train, is_test, settings)
+    cox = _train_cox(latent, obs, is_train, settings)
+    is_val = (obs["split"] == "val").to_numpy()
+    if is_val.any():
+        val_clusters = clusters.reindex(obs.index[is_val]).to_numpy()
+        rows += _validation_rows(latent[is_val], obs.loc[is_val], val_clusters, cox, settings)
+    contributions = _contribution_rows(adata, fitted, cox, is_test, settings)
     leiden = _leiden_rows(latent, obs, is_test, settings, seed)
     return rows, contributions, leiden, enrichment
 

@@ -221,6 +221,15 @@ def cox_concordance(
     return float(concordance_index(test_survival.time[test_ok], -risk, test_survival.event[test_ok]))
 
 
+def risk_concordance(risk: np.ndarray, survival: SurvivalData) -> float:
+    """Harrell's C-index of a risk score (higher = earlier event) over the tumors with usable survival and a
+    finite score; NaN without an event among them."""
+    usable = survival.usable() & np.isfinite(risk)
+    if survival.event[usable].sum() == 0:
+        return float("nan")
+    return float(concordance_index(survival.time[usable], -risk[usable], survival.event[usable]))
+
+
 @dataclass(frozen=True)
 class ConcordanceCI:
     """Test C-index with a percentile bootstrap interval; n_boot counts the resamples that had a C-index."""

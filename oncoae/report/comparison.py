@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from oncoae.evaluation.ranking import ModelChoice, Standing, choose_models, metric_statistics, tie_margin
 from oncoae.report.format import FORMATTERS, exact_name, mean_sd, metric_info, seeds_phrase
 
 # Direction of "better" for each metric; metrics not listed are shown but never ranked.
@@ -59,21 +60,8 @@ class ComparisonTable:
     notes: list[str] = field(default_factory=list)
 
 
-def metric_statistics(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sd and number of seeds per (model, metric, label)."""
-    frame = summary.copy()
-    frame["label"] = frame["label"].fillna("")
-    return frame.groupby(["model", "metric", "label"])["value"].agg(mean="mean", sd="std", n="count").reset_index()
-
-
 def n_seeds(summary: pd.DataFrame) -> int:
     return int(summary["seed"].nunique()) if "seed" in summary and len(summary) else 0
-
-
-def _seed_sd(*sds: float) -> float:
-    """The seed-to-seed sd that decides a tie: the larger of the two models' (a deterministic baseline has 0)."""
-    finite = [sd for sd in sds if not np.isnan(sd)]
-    return max(finite) if finite else 0.0
 
 
 def permutation_floors(summary: pd.DataFrame) -> pd.DataFrame:
@@ -123,7 +111,7 @@ def _column_cells(
         if best is not None and model == best:
             text = "★ " + text
         elif best is not None and not np.isnan(row["mean"]):
-            if abs(row["mean"] - means[best]) <= _seed_sd(group.loc[best, "sd"], row["sd"]):
+            if abs(row["mean"] - means[best]) <= tie_margin(group.loc[best, "sd"], row["sd"]):
                 text = "≈ " + text
         cells[model] = text
     return cells, withheld
@@ -219,38 +207,48 @@ def comparison_tables(summary: pd.DataFrame) -> list[ComparisonTable]:
     return tables
 
 
-def _value_with_sd(row, n: int) -> str:
-    text = mean_sd(row["mean"], row["sd"], n, metric_info(row["metric"]).kind)
-    if n <= 1:
+def _value_with_sd(standing: Standing, kind: str) -> str:
+    text = mean_sd(standing.mean, standing.sd, standing.n, kind)
+    if standing.n <= 1:
         return f"{text} (one seed)"
     if "±" not in text:
-        return f"{text} (the same in all {n} seeds)"
-    return f"{text} (mean ± sd over {n} seeds)"
+        return f"{text} (the same in all {standing.n} seeds)"
+    return f"{text} (mean ± sd over {standing.n} seeds)"
+
+
+def _descriptions(choice: ModelChoice) -> tuple[str, str]:
+    """(the test figure's description, the validation figure's short name)."""
+    if choice.metric == "ari":
+        return f"held-out ARI vs {choice.label}", "validation ARI"
+    return f"held-out C-index of a Cox model on its latents ({choice.label})", "validation C-index"
+
+
+def best_model_sentence(choice: ModelChoice) -> str:
+    """The summary's sentence for one question: the model chosen on validation tumors with its test figure, the
+    models tied with it on validation, and the best model on test tumors as a reference."""
+    kind = metric_info(choice.metric).kind
+    description, validation_name = _descriptions(choice)
+    test_best = f"{choice.test_best.model} ({description} = {_value_with_sd(choice.test_best, kind)})"
+    if choice.chosen is None:
+        return (
+            "no validation tumors (split.fractions.val is 0), so no model is chosen; the best on test tumors, "
+            f"a reference only since picking it would use held-out tumors: {test_best}"
+        )
+    sentence = (
+        f"{choice.chosen}: {description} = {_value_with_sd(choice.test, kind)}; chosen on validation tumors "
+        f"({validation_name} {mean_sd(choice.validation.mean, choice.validation.sd, choice.validation.n, kind)})"
+    )
+    if choice.tied:
+        sentence += "; tied on validation within one seed sd: " + ", ".join(
+            f"{s.model} ({FORMATTERS['score'](s.mean)})" for s in choice.tied
+        )
+    if choice.test_best.model == choice.chosen:
+        return sentence + "; also the best on test tumors"
+    return sentence + f"; the best on test tumors, a reference only: {test_best}"
 
 
 def best_models(summary: pd.DataFrame, label: str | None, survival_label: str | None) -> list[tuple[str, str]]:
-    """(question, sentence) pairs naming the best model for subtypes and for survival, with its sd over seeds
-    and the models tied with it (difference within the larger of the two seed sds)."""
-    stats = metric_statistics(summary)
-    findings = []
-    questions = [
-        ("subtypes", "ari", label, f"held-out ARI vs {label}"),
-        ("survival", "c_index", survival_label, f"held-out C-index of a Cox model on its latents ({survival_label})"),
-    ]
-    for question, metric, metric_label, description in questions:
-        if metric_label is None:
-            continue
-        rows = stats[(stats["metric"] == metric) & (stats["label"] == metric_label)].dropna(subset=["mean"])
-        if rows.empty:
-            continue
-        rows = rows.sort_values("mean", ascending=False)
-        best = rows.iloc[0]
-        sentence = f"{best['model']}: {description} = {_value_with_sd(best, int(best['n']))}"
-        others = rows.iloc[1:]
-        tied = others[[best["mean"] - r.mean <= _seed_sd(best["sd"], r.sd) for r in others.itertuples()]]
-        if len(tied):
-            sentence += "; tied within one seed sd: " + ", ".join(
-                f"{r.model} ({FORMATTERS['score'](r.mean)})" for r in tied.itertuples()
-            )
-        findings.append((question, sentence))
-    return findings
+    """(question, sentence) pairs for the summary: the best model for subtypes and for survival, chosen on
+    validation tumors (evaluation.ranking.choose_models)."""
+    choices = choose_models(summary, {"subtypes": label, "survival": survival_label})
+    return [(choice.question, best_model_sentence(choice)) for choice in choices]

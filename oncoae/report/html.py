@@ -197,8 +197,11 @@ def render_report(content: ReportContent, label: str | None, survival_label: str
         parts.append(f"<li>{html.escape(headline)}</li>")
     parts.append(
         "</ul><p class='note'>All figures are on held-out (test) tumors that no normalizer, model, "
-        "centroid or Cox model was fitted on. ★ marks the best value per column (↑: higher is better, ↓: lower "
-        "is better); ≈ marks values within one seed sd of the best (a tie; the larger of the two models' sds). "
+        "centroid or Cox model was fitted on. The best model for each question is chosen on validation tumors "
+        "(carved from the training side; they stop the autoencoders' training early and score hyperparameter "
+        "trials, and are in no other fit), with the same fitted centroids and Cox model, and quoted with its test "
+        "figure. ★ marks the best test value per column, a reference only (↑: higher is better, ↓: lower is "
+        "better); ≈ marks values within one seed sd of the best (a tie; the larger of the two models' sds). "
         "Hover a column header for the metric's exact name in summary.tsv.</p>"
     )
     parts.append(
