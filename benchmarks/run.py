@@ -1,9 +1,10 @@
 """Run the benchmarks: ``python -m benchmarks.run [--only NAME ...] [--quick]`` (``make bench`` runs them all).
 
 Benchmarks: throughput (item 1 of issue #7), end_to_end (items 2, 4 and 5: demo and pan-cancer runs, the no-op
-run, held-out ARI), scaling (item 3). Results: ``benchmarks/results/<name>.json`` and ``.md`` plus a README.md
-index; ``--quick`` runs tiny sizes as a smoke test and writes to ``benchmarks/work/results/`` instead, so that
-its numbers never land beside real ones.
+run, held-out ARI), scaling (item 3), quality (issue #15, item 1: held-out figures of every model on the real
+cohorts and the simulator over 3 seeds, and the multi-modal AE's tally against the baselines). Results:
+``benchmarks/results/<name>.json`` and ``.md`` plus a README.md index; ``--quick`` runs tiny sizes as a smoke
+test and writes to ``benchmarks/work/results/`` instead, so that its numbers never land beside real ones.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("throughput", "end_to_end", "scaling")
-NEEDS_TIME = {"end_to_end", "scaling"}
+BENCHMARKS = ("throughput", "end_to_end", "scaling", "quality")
+NEEDS_TIME = {"end_to_end", "scaling", "quality"}
 
 
 def log(message: str) -> None:
@@ -44,6 +45,10 @@ def run_one(name: str, args: argparse.Namespace) -> dict:
         from benchmarks import throughput
 
         return throughput.run(args.quick, args.work, threads=args.threads, log=log)
+    if name == "quality":
+        from benchmarks import quality
+
+        return quality.run(args.quick, args.work, cores=args.cores, log=log)
     from benchmarks import end_to_end
 
     if name == "end_to_end":
@@ -57,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     results_dir = args.results or (args.work / "results" if args.quick else HERE / "results")
     command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
     if NEEDS_TIME & set(names) and not shutil.which("/usr/bin/time"):
-        log("error: /usr/bin/time is missing (Debian/Ubuntu: apt-get install time); end_to_end and scaling need it")
+        needing = ", ".join(sorted(NEEDS_TIME))
+        log(f"error: /usr/bin/time is missing (Debian/Ubuntu: apt-get install time); {needing} need it")
         return 2
     # Lightning logs to its own console handler unless the root logger has one (see oncoae.training.fit).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
