@@ -4,7 +4,8 @@
 run (an autoencoder, or a PCA / kernel PCA baseline): the run's normalizers (fitted on its training tumors) and
 model, through the same code path as the workflow's held-out encoding, so the held-out latents of the run are
 reproduced exactly. With ``--assign-clusters`` the tumors also get the run's k-means clusters (centroids fitted on
-training tumors).
+training tumors). A MAF (``mutation=calls.maf.gz``) is read as the workflow's ingest reads one; a model with a
+classification head adds its predicted class and class probabilities (``add_head_predictions``).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _parse_inputs(items: Sequence[str], orientation: str) -> dict[str, dict]:
             specs[name] = {
                 "path": spec["path"],
                 "orientation": spec.get("orientation", "samples_x_features"),
-                "format": spec.get("format", "matrix"),
+                "format": spec.get("format") or _format_of(spec["path"]),
             }
         clinical = (config.get("clinical") or {}).get("path")
         if clinical:
@@ -70,42 +71,67 @@ def _parse_inputs(items: Sequence[str], orientation: str) -> dict[str, dict]:
             raise CommandError(f"--input {item!r}: expected MODALITY=PATH (or one config YAML)")
         if name in specs:
             raise CommandError(f"--input: modality {name!r} given twice")
-        specs[name] = {"path": path, "orientation": orientation, "format": "matrix"}
+        specs[name] = {"path": path, "orientation": orientation, "format": _format_of(path)}
     return specs
 
 
-def _read_inputs(specs: dict[str, dict]):
-    """Raw modality tables (and a clinical table or None), with IDs matched to the clinical table if given."""
+def _format_of(path: str | Path) -> str:
+    """'maf' for a .maf / .maf.gz file (variants, one per line), else 'matrix'."""
+    return "maf" if str(path).lower().removesuffix(".gz").endswith(".maf") else "matrix"
+
+
+def _read_inputs(specs: dict[str, dict], level: str | None):
+    """Raw modality tables (and a clinical table or None), with IDs matched to the clinical table if given, and
+    for each MAF the genes it names (``MutationCalls.genes_named``).
+
+    A MAF is read as the workflow's ingest reads it (``mutation_calls_anndata``: gene-level 0/1 of non-silent
+    variants, sparse); without a clinical table its TCGA barcodes are harmonized to ``level``, that of the run's
+    tumors, as ingest harmonizes them to the clinical table's.
+    """
     import pandas as pd
 
-    from oncoae.data.ingest import ingest_modality
+    from oncoae.data.ingest import ingest_modality, mutation_calls_anndata
     from oncoae.data.readers import read_clinical_file, read_modality_file
-    from oncoae.data.sources import maf_to_gene_matrix
 
     clinical_spec = specs.pop("__clinical__", None)
     clinical = None
     if clinical_spec is not None:
         clinical = read_clinical_file(Path(clinical_spec["path"]), clinical_spec.get("id_column"), [], None)
-    tables = {}
+    tables, genes_named = {}, {}
     for name, spec in specs.items():
-        if clinical is not None:
+        if spec["format"] == "maf":
+            clinical_ids = None if clinical is None else clinical.index
+            tables[name], calls = mutation_calls_anndata(spec["path"], clinical_ids, level=level)
+            genes_named[name] = calls.genes_named
+        elif clinical is not None:
             tables[name] = ingest_modality(
                 spec["path"], spec["orientation"], clinical.index, file_format=spec["format"]
             )
-        elif spec["format"] == "maf":
-            tables[name] = maf_to_gene_matrix(Path(spec["path"]))
         else:
             tables[name] = read_modality_file(spec["path"], spec["orientation"])
     if clinical is None:
         clinical = pd.DataFrame(index=pd.Index(input_order(tables), dtype=str))
-    return tables, clinical
+    return tables, clinical, genes_named
+
+
+def _barcode_level_of_run(run: Path) -> str | None:
+    """'patient' or 'sample' for a run on TCGA barcodes (from its split.tsv), else None."""
+    import pandas as pd
+
+    from oncoae.data.tcga import barcode_level
+
+    path = run / "split.tsv"
+    if not path.exists():
+        return None
+    return barcode_level(pd.Index(pd.read_csv(path, sep="\t", usecols=["sample"], dtype=str)["sample"]))
 
 
 def input_order(tables) -> list[str]:
     """Every tumor of the input tables, in the order they first appear (modalities in the order given)."""
     seen: dict[str, None] = {}
     for table in tables.values():
-        seen.update(dict.fromkeys(str(sample) for sample in table.index))
+        samples = table.obs_names if hasattr(table, "obs_names") else table.index
+        seen.update(dict.fromkeys(str(sample) for sample in samples))
     return list(seen)
 
 
@@ -176,6 +202,14 @@ def write_latent(adata, out: Path) -> None:
     latent = adata.obsm["X_latent"]
     table = pd.DataFrame(latent, index=adata.obs_names, columns=[f"latent_{i + 1}" for i in range(latent.shape[1])])
     table = table.join(adata.obs)
+    label = adata.uns.get("classification_label")
+    if label is not None:
+        probabilities = pd.DataFrame(
+            adata.obsm[f"{label}_probabilities"],
+            index=adata.obs_names,
+            columns=[f"{label}_probability_{name}" for name in adata.uns[f"{label}_classes"]],
+        )
+        table = table.join(probabilities)
     table.index.name = "sample"
     write_table(table, out, index=True)
 
@@ -191,9 +225,10 @@ def encode_command(args: argparse.Namespace) -> int:
     from_config = len(args.input) == 1 and "=" not in args.input[0]
     specs = _parse_inputs(args.input, args.orientation)
 
-    from oncoae.encoding import BaselineEncoder, HeldOutEncoder
+    from oncoae.encoding import BaselineEncoder, HeldOutEncoder, add_head_predictions, gene_calls_for_model
 
     is_baseline = model_path.suffix == ".joblib"
+    extra, kinds = {}, {}
     if is_baseline:
         from oncoae.baselines import BaselineExtractor
 
@@ -201,21 +236,34 @@ def encode_command(args: argparse.Namespace) -> int:
     else:
         from oncoae.models.checkpoint import load_model
 
-        network, _extra = load_model(model_path)
+        network, extra = load_model(model_path)
         modality_names = network.modality_names
+        kinds = {name: kind for name, (_n, kind) in network.spec.modalities.items()}
+    for name, spec in specs.items():
+        if spec.get("format") == "maf" and kinds.get(name, "binary") != "binary":
+            raise CommandError(
+                f"--input {spec['path']}: a MAF gives 0/1 gene calls, but modality {name!r} of the model is "
+                f"{kinds[name]}, not binary"
+            )
     normalizer_paths = {name: run / "normalized" / f"{name}.normalizer.npz" for name in modality_names}
     for name, path in normalizer_paths.items():
         if not path.exists():
             raise CommandError(f"{run}: the normalizer of modality {name!r} is missing ({path})")
     sources = {name: str(spec["path"]) for name, spec in specs.items() if name != "__clinical__"}
     hints = _transposed_hints({name: specs[name] for name in sources}, from_config)
-    tables, clinical = _read_inputs(specs)
+    tables, clinical, genes_named = _read_inputs(specs, _barcode_level_of_run(run))
     encoder = (BaselineEncoder if is_baseline else HeldOutEncoder).from_files(model_path, normalizer_paths)
+    for name, named in genes_named.items():
+        if name in encoder.normalizers:  # an unknown modality is named by check_inputs
+            features = encoder.normalizers[name].features_
+            tables[name] = gene_calls_for_model(tables[name], named, features, name, source=sources[name])
     encoder.check_inputs(tables, sources=sources, transposed_hint=hints)
     uns = {"model": args.model, "run": str(run)}
     if seed is not None:
         uns["seed"] = seed
     adata = encoder.encode_to_anndata(tables, clinical, uns=uns, samples=input_order(tables))
+    # The classification head's predicted class and probabilities, under the label it was trained on.
+    add_head_predictions(adata, extra.get("label_column") or "class")
     if args.assign_clusters:
         adata.obs["cluster"], cluster_seed = _clusters_of(
             run, args.model, "baselines" if is_baseline else "autoencoders", seed, adata.obsm["X_latent"]
@@ -268,8 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         nargs="+",
         metavar="MODALITY=PATH | CONFIG",
-        help="raw modality files as MODALITY=PATH (.tsv/.csv[.gz] or .h5ad), or one YAML in the workflow's config "
-        "layout (modalities.<name>.path/orientation/format, optional clinical.path to match TCGA barcodes)",
+        help="raw modality files as MODALITY=PATH (.tsv/.csv[.gz], .h5ad, or a .maf[.gz] for a binary mutation "
+        "modality: non-silent variants as gene-level 0/1), or one YAML in the workflow's config layout "
+        "(modalities.<name>.path/orientation/format, optional clinical.path to match TCGA barcodes)",
     )
     encode.add_argument(
         "--orientation",

@@ -8,6 +8,7 @@ against the features the model was trained on before anything is filled in (``ch
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,15 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import torch
+from scipy import sparse
 
 from oncoae.baselines import BaselineExtractor
 from oncoae.data.modality import assemble_modalities, dense_rows, latent_anndata, table_to_anndata
 from oncoae.data.normalize import ModalityNormalizer
 from oncoae.models.checkpoint import load_model
 from oncoae.models.networks import MultiModalAutoencoder
+
+log = logging.getLogger(__name__)
 
 
 class EncodingError(ValueError):
@@ -36,6 +40,8 @@ class EncodingError(ValueError):
 # for every tumor (has_<modality> False); one given with an overlap below this share (zero included) is an error,
 # never a modality "present" with nothing but training means.
 MIN_FEATURE_OVERLAP = 0.5
+# Where encoding stores a classification head's class probabilities (columns: uns["class_names"]).
+HEAD_PROBABILITIES = "X_class_probabilities"
 
 
 def check_input_features(
@@ -69,6 +75,64 @@ def check_input_features(
             f"{MIN_FEATURE_OVERLAP:.0%} an input modality needs (MIN_FEATURE_OVERLAP); is it this modality, "
             "with the feature IDs the run was trained on?"
         )
+
+
+def gene_calls_for_model(
+    calls: ad.AnnData, genes_named: Sequence[str], model_genes: Sequence[str], modality: str, source: str | None = None
+) -> ad.AnnData:
+    """Gene-level 0/1 calls read from a MAF (``mutation_calls_anndata``) onto the model's genes, in its order.
+
+    Genes the model lacks are dropped (counted and named in the log). Model genes without a non-silent variant in
+    the MAF are 0, not the training mean: a MAF lists variants, so a gene it has none in is not mutated, which is
+    the data rather than a gap. That is also why the overlap guard (``check_input_features``) is given
+    ``genes_named``, every gene the MAF names in any variant (silent ones included), and not the zero-filled
+    table: on that table every model gene is present and any MAF would pass, even one in another ID space
+    (Ensembl or Entrez IDs for a model on symbols), whose calls would all be lost as unknown genes. A MAF of a
+    handful of tumors names few genes and can fall under ``MIN_FEATURE_OVERLAP``.
+    """
+    check_input_features(modality, calls.obs_names, genes_named, model_genes, source=source)
+    model = pd.Index(np.asarray(model_genes).astype(str))
+    genes = pd.Index(calls.var_names.astype(str))
+    where = source or f"modality {modality!r}"
+    unknown = genes[~genes.isin(model)]
+    if len(unknown):
+        log.info(
+            "%s: dropped %d of the %d genes with a non-silent variant, which the model was not trained on (first: %s)",
+            where,
+            len(unknown),
+            len(genes),
+            ", ".join(unknown[:5]),
+        )
+    positions = genes.get_indexer(model)
+    known = positions >= 0
+    log.info(
+        "%s: %d of the model's %d genes have no non-silent variant in the MAF: not mutated (0)",
+        where,
+        int((~known).sum()),
+        len(model),
+    )
+    # A 0/1 matrix that moves each MAF gene's column to its model column (unknown genes to none).
+    move = sparse.csr_matrix(
+        (np.ones(int(known.sum()), np.float32), (positions[known], np.flatnonzero(known))),
+        shape=(len(genes), len(model)),
+    )
+    values = sparse.csr_matrix(sparse.csr_matrix(calls.X, dtype=np.float32) @ move, dtype=np.float32)
+    return ad.AnnData(X=values, obs=calls.obs.copy(), var=pd.DataFrame(index=pd.Index(model, name=None)))
+
+
+def add_head_predictions(adata: ad.AnnData, label: str) -> None:
+    """The classification head's read-out under its label's name, for ``python -m oncoae encode``:
+    ``obs["predicted_<label>"]`` (categorical over the classes, the most probable one),
+    ``obsm["<label>_probabilities"]`` (tumors x classes) and ``uns["<label>_classes"]`` (its columns); nothing
+    for a model without the head."""
+    if HEAD_PROBABILITIES not in adata.obsm:
+        return
+    probabilities = np.asarray(adata.obsm[HEAD_PROBABILITIES], dtype=np.float32)
+    classes = [str(name) for name in adata.uns["class_names"]]
+    adata.obs[f"predicted_{label}"] = pd.Categorical.from_codes(probabilities.argmax(axis=1), categories=classes)
+    adata.obsm[f"{label}_probabilities"] = probabilities
+    adata.uns[f"{label}_classes"] = classes
+    adata.uns["classification_label"] = label
 
 
 def _names(data: pd.DataFrame | ad.AnnData) -> tuple[pd.Index, pd.Index]:
@@ -264,7 +328,7 @@ class HeldOutEncoder(_Normalizing):
             adata.obsm[f"X_latent_without_{name}"] = latent
         if encoding.class_probabilities is not None:
             # The classification head's class probabilities, columns in the order of uns["class_names"].
-            adata.obsm["X_class_probabilities"] = encoding.class_probabilities
+            adata.obsm[HEAD_PROBABILITIES] = encoding.class_probabilities
             adata.uns["class_names"] = list(self.network.spec.class_names)
         return adata
 

@@ -43,8 +43,13 @@ def _barcode(index: int) -> str:
 
 @pytest.fixture
 def cohort(tmp_path) -> dict:
+    return build_cohort(tmp_path)
+
+
+def build_cohort(folder: Path) -> dict:
     """A MAF (gzipped, with a '#version' line, silent variants, a hypermutated tumor, two tumors without a
-    clinical row) and its clinical table, built from a seeded generator."""
+    clinical row) and its clinical table in ``folder``, built from a seeded generator (also used by
+    tests/test_encode_maf.py)."""
     rng = np.random.default_rng(0)
     rows, clinical, index = [], [], 0
     for cancer, n in TYPES.items():
@@ -71,9 +76,9 @@ def cohort(tmp_path) -> dict:
     table.loc[NEGATIVE_TIME, "os_days"] = -64.0
     table.loc[MISSING_TIME, "os_days"] = np.nan
     table.loc[MISSING_EVENT, "os_event"] = np.nan
-    clinical_path = tmp_path / "clinical.tsv"
+    clinical_path = folder / "clinical.tsv"
     table.to_csv(clinical_path, sep="\t")
-    maf_path = tmp_path / "mutations.maf.gz"
+    maf_path = folder / "mutations.maf.gz"
     header = "Hugo_Symbol\tChromosome\tVariant_Classification\tTumor_Sample_Barcode\tt_vaf"
     lines = ["#version 2.4", header] + [f"{gene}\t1\t{cls}\t{sample}\t0.3" for gene, cls, sample in rows]
     with gzip.open(maf_path, "wt") as handle:
@@ -316,14 +321,10 @@ def test_the_example_config_reads_the_shared_set_with_its_blemishes_listed():
     assert counts["n_variants"] == 1_498_172 and counts["n_nonsilent_variants"] < counts["n_variants"] - 350_837
 
 
-@pytest.mark.workflow
-def test_the_tumor_type_steps_run_in_the_workflow(cohort, tmp_path):
-    """One small snakemake run on the fixture MAF up to the tumor-type tables and figures: the data step's
-    survival_excluded.tsv and ingest counts, a classification head read out through encoding, and confusion
-    matrices that add up to the held-out tumors."""
-    from .conftest import run_snakemake, write_config
-
-    config = {
+def workflow_config(cohort: dict) -> dict:
+    """The workflow on the cohort's MAF: a tiny autoencoder with a classification head on the cancer type, the
+    tumor-type evaluation (also used by tests/test_encode_maf.py)."""
+    return {
         "dataset": "pancan-mini",
         "source": "local",
         "clinical": {
@@ -353,6 +354,16 @@ def test_the_tumor_type_steps_run_in_the_workflow(cohort, tmp_path):
         "clustering": {"k": 3},
         "evaluation": {"tumor_type": "cancer_type", "within_type": ["UCEC"], "within_type_k": 2, "permutations": 50},
     }
+
+
+@pytest.mark.workflow
+def test_the_tumor_type_steps_run_in_the_workflow(cohort, tmp_path):
+    """One small snakemake run on the fixture MAF up to the tumor-type tables and figures: the data step's
+    survival_excluded.tsv and ingest counts, a classification head read out through encoding, and confusion
+    matrices that add up to the held-out tumors."""
+    from .conftest import run_snakemake, write_config
+
+    config = workflow_config(cohort)
     out = tmp_path / "results" / "pancan-mini"
     targets = [
         "evaluation/tumor_types/metrics.tsv",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from oncoae.data.readers import InputError, read_modality_file
-from oncoae.data.sources import SILENT_CLASSES, maf_gene_calls, maf_to_gene_matrix
+from oncoae.data.sources import SILENT_CLASSES, MutationCalls, maf_gene_calls, maf_to_gene_matrix
 from oncoae.data.tcga import barcode_level, harmonize_barcodes, looks_like_tcga
 
 log = logging.getLogger(__name__)
@@ -90,31 +90,51 @@ def clinical_match_counts(samples: pd.Index, clinical_ids: pd.Index, keep_normal
     }
 
 
+def mutation_calls_anndata(
+    path: str | Path,
+    clinical_ids: pd.Index | None = None,
+    level: str | None = None,
+    keep_normals: bool = False,
+    sequenced_samples: list[str] | None = None,
+) -> tuple[ad.AnnData, MutationCalls]:
+    """A MAF (or Xena mutation long table) -> sparse gene-level 0/1 AnnData of non-silent variants, and the calls
+    it was built from: the one reading of a MAF, for the workflow's ingest and for ``python -m oncoae encode``.
+
+    With ``clinical_ids`` barcodes are harmonized to their level and tumors without a clinical row dropped
+    (logged); without them (new tumors to encode) TCGA barcodes are harmonized to ``level`` ('patient' or
+    'sample', that of the run's tumors) in the same way. The matrix stays CSR: barcodes are harmonized on the row
+    index only, then the kept rows are taken. obs holds ``n_nonsilent_variants``, each tumor's number of
+    non-silent variants (its mutation burden).
+    """
+    path = Path(path)
+    calls = maf_gene_calls(path, sequenced_samples)
+    positions = pd.DataFrame({"row": np.arange(len(calls.samples))}, index=calls.samples)
+    if clinical_ids is not None:
+        positions = align_to_clinical(positions, clinical_ids, path, keep_normals, n_features=len(calls.genes))
+    elif level is not None and looks_like_tcga(positions.index):
+        positions = harmonize_barcodes(positions, level, keep_normals=keep_normals, source=str(path))
+    rows = positions["row"].to_numpy()
+    obs = pd.DataFrame({"n_nonsilent_variants": calls.n_nonsilent[rows]}, index=positions.index.astype(str))
+    obs.index.name = None
+    var = pd.DataFrame(index=pd.Index(calls.genes.astype(str), name=None))
+    return ad.AnnData(X=calls.matrix[rows].astype(np.float32), obs=obs, var=var), calls
+
+
 def ingest_mutation_calls(
     path: str | Path,
     clinical_ids: pd.Index,
     keep_normals: bool = False,
     sequenced_samples: list[str] | None = None,
 ) -> tuple[ad.AnnData, dict]:
-    """A MAF (or Xena mutation long table) -> sparse gene-level 0/1 AnnData aligned to the clinical IDs, and the
-    counts for ``data/<modality>.ingest.tsv``.
-
-    The matrix stays CSR: barcodes are harmonized on the row index only, then the kept rows are taken. Tumors
-    without a clinical row are dropped and counted (log and summary). obs holds ``n_nonsilent_variants``, each
-    tumor's number of non-silent variants (its mutation burden).
-    """
-    path = Path(path)
-    calls = maf_gene_calls(path, sequenced_samples)
-    positions = pd.DataFrame({"row": np.arange(len(calls.samples))}, index=calls.samples)
-    aligned = align_to_clinical(positions, clinical_ids, path, keep_normals, n_features=len(calls.genes))
-    rows = aligned["row"].to_numpy()
-    obs = pd.DataFrame({"n_nonsilent_variants": calls.n_nonsilent[rows]}, index=aligned.index.astype(str))
-    obs.index.name = None
-    var = pd.DataFrame(index=pd.Index(calls.genes.astype(str), name=None))
-    adata = ad.AnnData(X=calls.matrix[rows].astype(np.float32), obs=obs, var=var)
+    """A MAF (or Xena mutation long table) -> sparse gene-level 0/1 AnnData aligned to the clinical IDs
+    (``mutation_calls_anndata``), and the counts for ``data/<modality>.ingest.tsv``. Tumors without a clinical
+    row are dropped and counted (log and summary)."""
+    adata, calls = mutation_calls_anndata(
+        path, clinical_ids, keep_normals=keep_normals, sequenced_samples=sequenced_samples
+    )
     summary = {
         **calls.stats,
-        "n_without_clinical": len(calls.samples) - len(aligned),
+        "n_without_clinical": len(calls.samples) - adata.n_obs,
         "n_tumors": adata.n_obs,
         "n_genes": adata.n_vars,
         "excluded_classes": ", ".join(sorted(SILENT_CLASSES)),

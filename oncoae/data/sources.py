@@ -76,13 +76,15 @@ def excluded_classes_text() -> str:
 class MutationCalls:
     """Gene-level 0/1 calls of non-silent variants: ``matrix`` (tumors x genes, CSR float32) over ``samples`` and
     ``genes``; ``n_nonsilent`` the number of non-silent variants per tumor (its mutation burden, before any gene
-    is dropped); ``stats`` counts for the step log and report (variants, non-silent, tumors, genes)."""
+    is dropped); ``stats`` counts for the step log and report (variants, non-silent, tumors, genes);
+    ``genes_named`` every gene a variant of the file names, silent ones included (the file's gene universe)."""
 
     matrix: sparse.csr_matrix
     samples: pd.Index
     genes: pd.Index
     n_nonsilent: np.ndarray
     stats: dict = field(default_factory=dict)
+    genes_named: pd.Index = field(default_factory=pd.Index)
 
 
 def _maf_columns(maf_path: Path) -> tuple[int, list[str]]:
@@ -170,7 +172,8 @@ def maf_gene_calls(
         "max_nonsilent_per_tumor": int(n_nonsilent.max()) if len(n_nonsilent) else 0,
         "median_nonsilent_per_tumor": float(np.median(n_nonsilent)) if len(n_nonsilent) else 0.0,
     }
-    return MutationCalls(matrix, samples, genes, n_nonsilent.astype(np.int64), stats)
+    named = pd.Index(sorted(set(genes_all)))
+    return MutationCalls(matrix, samples, genes, n_nonsilent.astype(np.int64), stats, named)
 
 
 def maf_to_gene_matrix(
