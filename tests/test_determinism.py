@@ -3,6 +3,10 @@
 Two clean runs give the same bytes (the seeds are all the randomness there is), and a run whose test tumors have
 other values, labels and survival fits the same normalizers, weights, chosen epoch, baselines and k-means, through
 the workflow's own scripts (the in-process tests/test_leakage.py cannot see a script that fits on the wrong rows).
+Three runs, all on the simulated cohort as local files with a given split: two clean ones, the first of which is
+also the unperturbed side of the held-out comparison, and one with the test tumors perturbed. (The simulator
+itself is seeded: tests/test_simulate.py; a simulated run's summary is byte-identical on SLURM and locally:
+tests/test_slurm.py.)
 """
 
 from __future__ import annotations
@@ -42,41 +46,6 @@ OUT = f"results/{CONFIG['dataset']}"
 TARGET = f"{OUT}/evaluation/summary.tsv"
 
 
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    folders = []
-    for name in ("first", "second"):
-        folder = tmp_path_factory.mktemp(name)
-        run_snakemake(folder, write_config(folder, CONFIG), TARGET, timeout=300)
-        folders.append(folder)
-    return folders
-
-
-def test_two_clean_runs_give_byte_identical_summary_and_clusters(two_runs):
-    """The evaluation summary and every cluster table (assignments, k selection, centroids) are byte for byte
-    the same in two runs in separate folders."""
-    first, second = (folder / OUT for folder in two_runs)
-    tables = ["evaluation/summary.tsv", *sorted(str(p.relative_to(first)) for p in first.glob("clusters/*.tsv"))]
-    assert {"clusters/autoencoders.tsv", "clusters/baselines.centroids.tsv"} <= set(tables)
-    differing = [name for name in tables if (first / name).read_bytes() != (second / name).read_bytes()]
-    assert not differing, f"two clean runs wrote different bytes to {differing}"
-    assert len((first / "evaluation/summary.tsv").read_text().splitlines()) > 10
-
-
-def test_two_clean_runs_give_bitwise_identical_latents(two_runs):
-    """obsm["X_latent"] of every latent file (the autoencoder's seed and the PCA baseline) is bitwise identical."""
-    first, second = (folder / OUT for folder in two_runs)
-    latents = sorted(str(p.relative_to(first)) for p in first.glob("latent/*/*.h5ad"))
-    assert latents == ["latent/ae_multimodal/seed0.h5ad", "latent/pca_concat/baseline.h5ad"]
-    for name in latents:
-        a, b = (ad.read_h5ad(run / name).obsm["X_latent"] for run in (first, second))
-        assert np.isfinite(a).all() and a.std() > 0, f"{name}: a degenerate latent proves nothing"
-        assert a.dtype == b.dtype and np.array_equal(a, b), f"{name}: the latents of two clean runs differ"
-
-
-# --- the same workflow on local files whose test tumors differ ----------------------------------------------------
-
-
 def _write_local_dataset(folder: Path, perturb_test: bool) -> dict:
     """The tiny simulated cohort as local files with a given train/test split; with ``perturb_test``, the test
     tumors' expression is scaled and shifted, their methylation betas and mutation calls mirrored, their labels
@@ -113,15 +82,47 @@ def _write_local_dataset(folder: Path, perturb_test: bool) -> dict:
 
 
 @pytest.fixture(scope="module")
-def held_out_runs(tmp_path_factory):
-    """The workflow on the local files, once as simulated and once with the test tumors perturbed."""
-    outs = []
-    for name, perturb in (("as_simulated", False), ("test_perturbed", True)):
+def two_runs(tmp_path_factory):
+    """Two clean runs in separate folders on the cohort as local files (see ``_write_local_dataset``); the first
+    is also the unperturbed run of ``held_out_runs``."""
+    folders = []
+    for name in ("first", "second"):
         folder = tmp_path_factory.mktemp(name)
-        config = _write_local_dataset(folder, perturb)
+        config = _write_local_dataset(folder, perturb_test=False)
         run_snakemake(folder, write_config(folder, config), TARGET, timeout=300)
-        outs.append(folder / OUT)
-    return outs
+        folders.append(folder)
+    return folders
+
+
+@pytest.fixture(scope="module")
+def held_out_runs(two_runs, tmp_path_factory):
+    """The workflow on the local files, as simulated (the first clean run) and with the test tumors perturbed."""
+    folder = tmp_path_factory.mktemp("test_perturbed")
+    config = _write_local_dataset(folder, perturb_test=True)
+    run_snakemake(folder, write_config(folder, config), TARGET, timeout=300)
+    return [two_runs[0] / OUT, folder / OUT]
+
+
+def test_two_clean_runs_give_byte_identical_summary_and_clusters(two_runs):
+    """The evaluation summary and every cluster table (assignments, k selection, centroids) are byte for byte
+    the same in two runs in separate folders."""
+    first, second = (folder / OUT for folder in two_runs)
+    tables = ["evaluation/summary.tsv", *sorted(str(p.relative_to(first)) for p in first.glob("clusters/*.tsv"))]
+    assert {"clusters/autoencoders.tsv", "clusters/baselines.centroids.tsv"} <= set(tables)
+    differing = [name for name in tables if (first / name).read_bytes() != (second / name).read_bytes()]
+    assert not differing, f"two clean runs wrote different bytes to {differing}"
+    assert len((first / "evaluation/summary.tsv").read_text().splitlines()) > 10
+
+
+def test_two_clean_runs_give_bitwise_identical_latents(two_runs):
+    """obsm["X_latent"] of every latent file (the autoencoder's seed and the PCA baseline) is bitwise identical."""
+    first, second = (folder / OUT for folder in two_runs)
+    latents = sorted(str(p.relative_to(first)) for p in first.glob("latent/*/*.h5ad"))
+    assert latents == ["latent/ae_multimodal/seed0.h5ad", "latent/pca_concat/baseline.h5ad"]
+    for name in latents:
+        a, b = (ad.read_h5ad(run / name).obsm["X_latent"] for run in (first, second))
+        assert np.isfinite(a).all() and a.std() > 0, f"{name}: a degenerate latent proves nothing"
+        assert a.dtype == b.dtype and np.array_equal(a, b), f"{name}: the latents of two clean runs differ"
 
 
 def test_a_run_with_other_test_tumors_fits_the_same_things(held_out_runs):
