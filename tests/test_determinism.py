@@ -30,7 +30,8 @@ from .conftest import TINY_CONFIG, run_snakemake, write_config
 pytestmark = pytest.mark.workflow
 
 # Smaller than TINY_CONFIG: one seed, a few epochs, one autoencoder (the multi-modal one) and one baseline (PCA),
-# stopped at the evaluation summary (no figures, no report).
+# stopped at the evaluation summary (no figures, no report), without the Leiden sweep (its table is compared
+# nowhere here; its neighbour graph costs each evaluation job about 6 s of numba compilation).
 CONFIG = copy.deepcopy(TINY_CONFIG)
 CONFIG["dataset"] = "determinism"
 CONFIG["simulation"]["n_tumors"] = 120
@@ -41,7 +42,13 @@ CONFIG["models"] = {
     "baselines_per_modality": False,
 }
 CONFIG["training"] = {**CONFIG["training"], "max_epochs": 6, "patience": 3}
-CONFIG["evaluation"] = {**CONFIG["evaluation"], "permutations": 50, "max_permutations": 50, "bootstrap": 50}
+CONFIG["evaluation"] = {
+    **CONFIG["evaluation"],
+    "permutations": 50,
+    "max_permutations": 50,
+    "bootstrap": 50,
+    "leiden_resolutions": [],
+}
 OUT = f"results/{CONFIG['dataset']}"
 TARGET = f"{OUT}/evaluation/summary.tsv"
 
