@@ -30,6 +30,8 @@ def _trimmed_example(name: str) -> dict:
         }
     )
     config.setdefault("training", {}).update({"max_epochs": 40})
+    # Neither test reads the permutation p or the C-index interval: few resamples.
+    config["evaluation"] = {"permutations": 20, "max_permutations": 20, "bootstrap": 20}
     return config
 
 
@@ -55,8 +57,11 @@ def test_mixomics_held_out_tumors_without_protein_are_encoded(tmp_path):
 
 
 def test_cna_rppa_runs_end_to_end(tmp_path):
-    path = write_config(tmp_path, _trimmed_example("tcga-brca-cna-rppa.yaml"))
-    # Up to the evaluation: the figures and the report are covered by the mixomics test.
+    config = _trimmed_example("tcga-brca-cna-rppa.yaml")
+    # Up to the evaluation: the figures and the report are covered by the mixomics test, and so are Leiden
+    # clusters of real data (the sweep's neighbour graph costs each evaluation job seconds of numba compilation).
+    config["evaluation"]["leiden_resolutions"] = []
+    path = write_config(tmp_path, config)
     run_snakemake(tmp_path, path, "results/tcga-brca-cna-rppa/evaluation/summary.tsv")
     out = tmp_path / "results" / "tcga-brca-cna-rppa"
     split = pd.read_csv(out / "split.tsv", sep="\t")
