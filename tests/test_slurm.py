@@ -33,6 +33,17 @@ SMALL.update(
             "baselines": ["pca"],
             "baselines_per_modality": False,
         },
+        # Nothing here reads the permutation p, the C-index interval or the Leiden table (the summary is compared
+        # byte for byte, whatever it holds): few resamples and no Leiden sweep, whose neighbour graph costs each
+        # evaluation job seconds of numba compilation. Shorter jobs also wait less for the plugin's status checks,
+        # whose interval grows by 10 s after each check that finds no job finished.
+        "evaluation": {
+            **TINY_CONFIG["evaluation"],
+            "permutations": 50,
+            "max_permutations": 50,
+            "bootstrap": 50,
+            "leiden_resolutions": [],
+        },
     }
 )
 # Up to the evaluation summary: figures and the report are drawn the same way on SLURM and add only jobs.
