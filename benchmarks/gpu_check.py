@@ -65,7 +65,9 @@ def demo_config(accelerator: str, dry_run: bool) -> dict:
             modality.get("normalization", {}).pop("top_variance", None)
         config["seeds"] = [0, 1]
         config["training"].update({"max_epochs": 5, "patience": 5})
-        config["evaluation"] = {"permutations": 50, "max_permutations": 50, "bootstrap": 20}
+        # The check reads held-out ARI only: no Leiden sweep (its neighbour graph costs each evaluation job
+        # seconds of numba compilation on the CPU).
+        config["evaluation"] = {"permutations": 50, "max_permutations": 50, "bootstrap": 20, "leiden_resolutions": []}
     return config
 
 
