@@ -2,7 +2,7 @@
 
 Both paths start from raw modality tables and apply the normalizers fitted on training tumors, so a cohort that
 arrives after training is embedded exactly as the held-out tumors were. Autoencoders go through
-``HeldOutEncoder``, the PCA / kernel PCA baselines through ``BaselineEncoder``; both check each input modality
+``TrainedEncoder``, the PCA / kernel PCA baselines through ``BaselineEncoder``; both check each input modality
 against the features the model was trained on before anything is filled in (``check_input_features``).
 """
 
@@ -231,8 +231,9 @@ class Encoding:
     class_probabilities: np.ndarray | None = None  # tumors x classes (softmax of a classification head)
 
 
-class HeldOutEncoder(_Normalizing):
-    """A trained network plus the normalizers of its modalities."""
+class TrainedEncoder(_Normalizing):
+    """A trained network plus the normalizers of its modalities: encodes the run's tumors (held-out ones
+    included) and new cohorts alike."""
 
     def __init__(self, network: MultiModalAutoencoder, normalizers: Mapping[str, ModalityNormalizer]) -> None:
         missing = [name for name in network.modality_names if name not in normalizers]
@@ -242,7 +243,7 @@ class HeldOutEncoder(_Normalizing):
         self.normalizers = {name: normalizers[name] for name in network.modality_names}
 
     @classmethod
-    def from_files(cls, model_path: str | Path, normalizer_paths: Mapping[str, str | Path]) -> HeldOutEncoder:
+    def from_files(cls, model_path: str | Path, normalizer_paths: Mapping[str, str | Path]) -> TrainedEncoder:
         network, _extra = load_model(model_path)
         normalizers = {name: ModalityNormalizer.load(path) for name, path in normalizer_paths.items()}
         return cls(network, normalizers)

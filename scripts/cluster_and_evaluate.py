@@ -7,7 +7,7 @@ with step_logging(snakemake.log[0]) as log:
     import pandas as pd
 
     from oncoae.atomic import write_table
-    from oncoae.evaluation.assess import ClusteringSettings, EvaluationSettings, cluster_latents, evaluate_model
+    from oncoae.evaluation.evaluate import ClusteringSettings, EvaluationSettings, cluster_latents, evaluate_model
 
     params = snakemake.params
     clustering = ClusteringSettings.from_config(params.clustering)

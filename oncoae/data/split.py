@@ -90,6 +90,3 @@ def make_split(
     log.info("split: %s", ", ".join(f"{k}={counts.get(k, 0)}" for k in SPLITS))
     return table
 
-
-def split_lookup(table: pd.DataFrame) -> pd.Series:
-    return pd.Series(table["split"].to_numpy(), index=table["sample"].astype(str).to_numpy(), name="split")

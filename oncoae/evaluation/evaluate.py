@@ -1,4 +1,5 @@
-"""Cluster latents and score them on held-out tumors, for one model over its seeds.
+"""The evaluation step: cluster latents and score them on held-out tumors, for one model over its seeds. It calls
+the metrics (metrics.py, clustering.py, survival.py, enrichment.py) and lays their results out as tables.
 
 Everything fitted (k-means centroids, the choice of k, Cox coefficients) sees training tumors only; every score
 is computed on test tumors. The metrics that choose the best model are also computed on validation tumors
