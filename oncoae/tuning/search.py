@@ -439,3 +439,30 @@ def param_importances(study: optuna.Study, seed: int) -> pd.DataFrame:
         log.warning("parameter importances not computed: %s", error)
         return pd.DataFrame(columns=["parameter", "importance"])
     return pd.DataFrame({"parameter": list(importances), "importance": [float(v) for v in importances.values()]})
+
+
+@dataclass
+class SearchOutcome:
+    """What a finished study chose (``best_hyperparameters``), its trials (``trials_table``) and fANOVA
+    importances (``param_importances``)."""
+
+    best: dict
+    trials: pd.DataFrame
+    importances: pd.DataFrame
+
+
+def search_outcome(study_path: str | Path, search: SearchProblem) -> SearchOutcome:
+    """The selection step: the shared study of ``search`` read back from its journal file, once its workers are
+    done."""
+    study = open_study(study_path, search, create=False)
+    best = best_hyperparameters(study, search)
+    log.info(
+        "%s: best trial %d, %s %.4g, %s", search.model, best["trial"], best["metric"], best["value"], best["params"]
+    )
+    return SearchOutcome(best, trials_table(study, search.parameters), param_importances(study, search.settings.seed))
+
+
+def optuna_logs_to_step() -> None:
+    """Optuna's messages (one per trial) go to the step's log through logging, not to the Snakemake console."""
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
