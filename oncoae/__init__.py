@@ -1,6 +1,6 @@
 """oncoae: latent representations of tumors from multi-omics profiles.
 
-Importing the package is cheap on purpose; each room (data, models, training, evaluation, report) imports its
+Importing the package is cheap on purpose; each subpackage (data, models, training, evaluation, report) imports its
 heavy dependencies itself, so a workflow step pays only for what it uses.
 """
 

@@ -8,13 +8,22 @@ concatenation baselines (and the reason they suffer where modalities are missing
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import anndata as ad
 import numpy as np
 from sklearn.decomposition import PCA, KernelPCA
 
-from oncoae.data.modality import ModalityBatchSource, dense_rows
+from oncoae.data.modality import (
+    ModalityBatchSource,
+    assemble_modalities,
+    clinical_of,
+    dense_rows,
+    latent_anndata,
+    samples_in_split,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +131,24 @@ class BaselineExtractor:
         if not isinstance(extractor, cls):
             raise TypeError(f"{path}: not a fitted oncoae baseline")
         return extractor
+
+
+def fit_baseline(
+    name: str, family: str, settings: BaselineSettings, normalized: Mapping[str, str | Path]
+) -> tuple[ad.AnnData, BaselineExtractor]:
+    """The baseline step: ``family`` (pca, kpca) fitted on the training tumors of the normalized modalities
+    (``normalized``: file by modality), and the latents of every tumor (``uns``: the model's ``name`` and
+    ``n_fit_samples``) with the fitted extractor."""
+    adatas = {modality: ad.read_h5ad(path) for modality, path in normalized.items()}
+    train = assemble_modalities(adatas, samples_in_split(adatas, "train"))
+    everyone = assemble_modalities(adatas, sorted({s for a in adatas.values() for s in a.obs_names}))
+    modality_names = list(adatas)
+    obs = clinical_of(adatas, everyone.samples)
+    del adatas  # the assembled matrices hold what is needed
+    extractor = BaselineExtractor(family, settings).fit(train)
+    del train
+    latent = extractor.transform(everyone)
+    uns = {"model": name, "n_fit_samples": extractor.n_fit_samples_}
+    adata = latent_anndata(everyone.samples, latent, obs, everyone.presence, modality_names, uns=uns)
+    log.info("%s fitted on %d training tumors; %d components", family, extractor.n_fit_samples_, latent.shape[1])
+    return adata, extractor

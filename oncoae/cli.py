@@ -225,7 +225,8 @@ def encode_command(args: argparse.Namespace) -> int:
     from_config = len(args.input) == 1 and "=" not in args.input[0]
     specs = _parse_inputs(args.input, args.orientation)
 
-    from oncoae.encoding import BaselineEncoder, HeldOutEncoder, add_head_predictions, gene_calls_for_model
+    from oncoae.encoding import BaselineEncoder, add_head_predictions, gene_calls_for_model
+    from oncoae.encoding import TrainedEncoder as HeldOutEncoder
 
     is_baseline = model_path.suffix == ".joblib"
     extra, kinds = {}, {}

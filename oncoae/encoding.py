@@ -2,14 +2,14 @@
 
 Both paths start from raw modality tables and apply the normalizers fitted on training tumors, so a cohort that
 arrives after training is embedded exactly as the held-out tumors were. Autoencoders go through
-``HeldOutEncoder``, the PCA / kernel PCA baselines through ``BaselineEncoder``; both check each input modality
+``TrainedEncoder``, the PCA / kernel PCA baselines through ``BaselineEncoder``; both check each input modality
 against the features the model was trained on before anything is filled in (``check_input_features``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -231,8 +231,9 @@ class Encoding:
     class_probabilities: np.ndarray | None = None  # tumors x classes (softmax of a classification head)
 
 
-class HeldOutEncoder(_Normalizing):
-    """A trained network plus the normalizers of its modalities."""
+class TrainedEncoder(_Normalizing):
+    """A trained network plus the normalizers of its modalities: encodes the run's tumors (held-out ones
+    included) and new cohorts alike."""
 
     def __init__(self, network: MultiModalAutoencoder, normalizers: Mapping[str, ModalityNormalizer]) -> None:
         missing = [name for name in network.modality_names if name not in normalizers]
@@ -242,7 +243,7 @@ class HeldOutEncoder(_Normalizing):
         self.normalizers = {name: normalizers[name] for name in network.modality_names}
 
     @classmethod
-    def from_files(cls, model_path: str | Path, normalizer_paths: Mapping[str, str | Path]) -> HeldOutEncoder:
+    def from_files(cls, model_path: str | Path, normalizer_paths: Mapping[str, str | Path]) -> TrainedEncoder:
         network, _extra = load_model(model_path)
         normalizers = {name: ModalityNormalizer.load(path) for name, path in normalizer_paths.items()}
         return cls(network, normalizers)
@@ -317,19 +318,26 @@ class HeldOutEncoder(_Normalizing):
 
     def encode_to_anndata(
         self,
-        raw_tables: Mapping[str, pd.DataFrame | ad.AnnData] | None,
+        raw_tables: Mapping[str, pd.DataFrame | ad.AnnData],
         obs: pd.DataFrame,
         uns: dict | None = None,
-        normalized: Mapping[str, ad.AnnData] | None = None,
         samples: Sequence[str] | None = None,
-    ):
-        """``encode`` as the workflow stores it: an AnnData with the latent in ``obsm["X_latent"]`` and, in obs,
-        ``obs``'s columns, ``has_<modality>``, ``reconstruction_error_<modality>`` and ``risk_score`` (Cox head);
-        multi-modal models add ``obsm["X_latent_without_<modality>"]`` for leave-one-modality-out evaluation.
-        Pass ``normalized`` (from ``normalize``) instead of ``raw_tables`` to reuse one normalization. Tumors
-        come in the order of ``samples`` (default: sorted)."""
-        if normalized is None:
-            normalized = self.normalize(raw_tables)
+    ) -> ad.AnnData:
+        """``encode`` as the workflow stores it (see ``normalized_to_anndata``), from raw modalities."""
+        return self.normalized_to_anndata(self.normalize(raw_tables), obs, uns=uns, samples=samples)
+
+    def normalized_to_anndata(
+        self,
+        normalized: Mapping[str, ad.AnnData],
+        obs: pd.DataFrame,
+        uns: dict | None = None,
+        samples: Sequence[str] | None = None,
+    ) -> ad.AnnData:
+        """Tumors already normalized by ``normalize`` (e.g. once for the models of several seeds) as the workflow
+        stores them: an AnnData with the latent in ``obsm["X_latent"]`` and, in obs, ``obs``'s columns,
+        ``has_<modality>``, ``reconstruction_error_<modality>`` and ``risk_score`` (Cox head); multi-modal models
+        add ``obsm["X_latent_without_<modality>"]`` for leave-one-modality-out evaluation. Tumors come in the
+        order of ``samples`` (default: sorted)."""
         encoding = self.encode_normalized(normalized, samples=samples)
         obs = obs.reindex(encoding.samples).join(encoding.reconstruction_error.add_prefix("reconstruction_error_"))
         if encoding.risk is not None:
@@ -342,6 +350,39 @@ class HeldOutEncoder(_Normalizing):
             adata.obsm[HEAD_PROBABILITIES] = encoding.class_probabilities
             adata.uns["class_names"] = list(self.network.spec.class_names)
         return adata
+
+
+def encode_seeds(
+    model: str,
+    seeds: Sequence[int],
+    model_paths: Sequence[str | Path],
+    normalizer_paths: Mapping[str, str | Path],
+    raw_paths: Mapping[str, str | Path],
+    obs: pd.DataFrame,
+    samples: Sequence[str],
+) -> Iterator[ad.AnnData]:
+    """The encode step of one autoencoder: the latents of ``samples`` (the split's tumors) for each seed's trained
+    model, in the order of ``seeds`` (``uns``: model, seed). The raw modalities are opened backed, each read (its
+    tumors of ``samples`` only) when its normalizer's turn comes, and normalized once for the models of every
+    seed, which share the normalizers."""
+    raw = {}
+    for name, path in raw_paths.items():
+        backed = ad.read_h5ad(path, backed="r")
+        raw[name] = backed[backed.obs_names.isin(samples)]
+    normalized = None
+    for seed, model_path in zip(seeds, model_paths, strict=True):
+        encoder = TrainedEncoder.from_files(model_path, normalizer_paths)
+        if normalized is None:
+            normalized = encoder.normalize(raw)
+        adata = encoder.normalized_to_anndata(normalized, obs, uns={"model": model, "seed": int(seed)})
+        log.info(
+            "seed %s: encoded %d tumors (%d held-out) into %d dimensions",
+            seed,
+            adata.n_obs,
+            int((adata.obs["split"] == "test").sum()),
+            adata.obsm["X_latent"].shape[1],
+        )
+        yield adata
 
 
 class BaselineEncoder(_Normalizing):

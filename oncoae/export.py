@@ -148,8 +148,9 @@ def export_run(
     None for a baseline, path); ``annotated_paths`` (model, k-means seed, path) supply the clusters."""
     from oncoae.atomic import atomic_path
     from oncoae.data.modality import read_clinical
+    from oncoae.data.split import read_split
 
-    split = pd.read_csv(split_path, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
+    split = read_split(split_path)
     clinical = read_clinical(clinical_path).join(split, how="right")
     raw = {name: ad.read_h5ad(path) for name, path in raw_paths.items()}
     normalized = {name: ad.read_h5ad(path) for name, path in normalized_paths.items()}

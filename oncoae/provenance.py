@@ -66,19 +66,37 @@ def workflow_commit(directory: str | Path) -> str:
     return commit + ("+changes" if dirty else "")
 
 
+BENCHMARK_COLUMNS = ["rule", "job", "s", "max_rss", "cpu_time"]
+
+
+def read_benchmarks(benchmark_dir: str | Path) -> pd.DataFrame:
+    """Every Snakemake ``benchmark:`` file under ``benchmark_dir`` (``<rule>/<job>.tsv``), one row per
+    measurement: the rule (first folder), the job (its path without .tsv), and the file's columns; ``s`` (wall
+    seconds), ``max_rss`` (MiB) and ``cpu_time`` are numbers, NaN where Snakemake wrote NA or -."""
+    benchmark_dir = Path(benchmark_dir)
+    frames = []
+    for path in sorted(benchmark_dir.rglob("*.tsv")):
+        table = pd.read_csv(path, sep="\t", na_values=["NA", "-"])
+        table.insert(0, "job", str(path.relative_to(benchmark_dir).with_suffix("")))
+        table.insert(0, "rule", path.relative_to(benchmark_dir).parts[0])
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=BENCHMARK_COLUMNS)
+    jobs = pd.concat(frames, ignore_index=True)
+    for column in ("s", "max_rss", "cpu_time"):
+        jobs[column] = pd.to_numeric(jobs.get(column), errors="coerce")
+    return jobs
+
+
 def rule_run_times(benchmark_dir: str | Path) -> pd.DataFrame:
-    """Wall seconds and peak RSS per rule, summed over its jobs, from Snakemake ``benchmark:`` files."""
-    rows = []
-    for path in sorted(Path(benchmark_dir).rglob("*.tsv")):
-        rule = path.relative_to(benchmark_dir).parts[0]
-        table = pd.read_csv(path, sep="\t")
-        rows.append({"rule": rule, "s": float(table["s"].iloc[0]), "max_rss_mb": float(table["max_rss"].iloc[0])})
-    if not rows:
+    """Wall seconds and peak RSS per rule, summed over its jobs (each job's first measurement), from Snakemake
+    ``benchmark:`` files."""
+    jobs = read_benchmarks(benchmark_dir).drop_duplicates("job")
+    if jobs.empty:
         return pd.DataFrame(columns=["rule", "jobs", "total_s", "max_rss_mb"])
-    frame = pd.DataFrame(rows)
     return (
-        frame.groupby("rule")
-        .agg(jobs=("s", "size"), total_s=("s", "sum"), max_rss_mb=("max_rss_mb", "max"))
+        jobs.groupby("rule")
+        .agg(jobs=("s", "size"), total_s=("s", "sum"), max_rss_mb=("max_rss", "max"))
         .reset_index()
         .sort_values("total_s", ascending=False)
         .round(1)
@@ -93,7 +111,9 @@ def data_overview(
     """Tables for the report's data section: tumors per modality and split, feature filtering, and overlaps."""
     import anndata as ad
 
-    split = pd.read_csv(split_path, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
+    from oncoae.data.split import read_split
+
+    split = read_split(split_path)
     counts, presence = {}, {}
     for name, path in modality_paths.items():
         adata = ad.read_h5ad(path, backed="r")

@@ -9,6 +9,7 @@ with step_logging(snakemake.log[0]) as log:
     import pandas as pd
     import torch
 
+    from oncoae.data.split import read_split
     from oncoae.evaluation.attribution import AttributionSettings, attribute_autoencoder, write_attributions
     from oncoae.evaluation.clustering import read_centroids
     from oncoae.models.checkpoint import load_model
@@ -16,7 +17,7 @@ with step_logging(snakemake.log[0]) as log:
 
     torch.set_num_threads(snakemake.threads)
     params, inputs = snakemake.params, snakemake.input
-    split = pd.read_csv(inputs.split, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
+    split = read_split(inputs.split)
     clusters = pd.read_csv(inputs.clusters, sep="\t", dtype={"sample": str})
     normalized = {m: ad.read_h5ad(path) for m, path in zip(params.modalities, inputs.normalized, strict=True)}
     # The simulator's ground truth: var columns of the raw modalities (only var is read); none for real data.

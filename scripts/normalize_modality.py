@@ -4,16 +4,16 @@ from oncoae.steplog import step_logging
 
 with step_logging(snakemake.log[0]):
     import anndata as ad
-    import pandas as pd
 
     from oncoae.atomic import atomic_path, write_h5ad
     from oncoae.data.modality import read_clinical
     from oncoae.data.normalize import ModalityNormalizer, NormalizationSettings
+    from oncoae.data.split import read_split
 
     modality = snakemake.wildcards.modality
     # AnnData all the way (sparse mutation matrices stay sparse); views, not copies, of the raw matrix.
     raw = ad.read_h5ad(snakemake.input.raw)
-    split = pd.read_csv(snakemake.input.split, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
+    split = read_split(snakemake.input.split)
     raw = raw[raw.obs_names.isin(split.index)]
     train = raw[split.reindex(raw.obs_names).to_numpy() == "train"]
     normalizer = ModalityNormalizer(NormalizationSettings(**snakemake.params.normalization), modality)

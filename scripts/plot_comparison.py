@@ -7,13 +7,7 @@ with step_logging(snakemake.log[0]):
 
     import pandas as pd
 
-    from oncoae.report.figures import metric_bars_figure
+    from oncoae.report.figures import comparison_figures
 
-    params = snakemake.params
-    out = Path(snakemake.output[0])
-    out.mkdir(parents=True, exist_ok=True)
     summary = pd.read_csv(snakemake.input.summary, sep="\t")
-    for label in params.labels:
-        metric_bars_figure(summary, "ari", label, out / f"ari_{label}.png")
-    if params.survival:
-        metric_bars_figure(summary, "c_index", params.survival["time"], out / f"c_index_{params.survival['time']}.png")
+    comparison_figures(summary, snakemake.params.labels, snakemake.params.survival, Path(snakemake.output[0]))

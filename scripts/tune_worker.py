@@ -4,15 +4,12 @@ from oncoae.steplog import step_logging
 
 with step_logging(snakemake.log[0]) as log:
     import anndata as ad
-    import optuna
     import torch
 
     from oncoae.atomic import write_table
-    from oncoae.tuning.search import SearchSettings, run_worker, search_problem
+    from oncoae.tuning.search import SearchSettings, optuna_logs_to_step, run_worker, search_problem
 
-    # Optuna's messages (one per trial) go to the step's log, not the Snakemake console.
-    optuna.logging.disable_default_handler()
-    optuna.logging.enable_propagation()
+    optuna_logs_to_step()
     torch.set_num_threads(snakemake.threads)
     params = snakemake.params
     worker = int(snakemake.wildcards.worker)

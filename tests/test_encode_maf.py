@@ -145,13 +145,13 @@ def test_encode_reads_another_callers_maf_and_writes_the_heads_predicted_type(cl
     assert (mine.obs["predicted_cancer_type"].to_numpy() == workflow_type).all()
 
     # A renamed gene is unknown, and the model gene it was is 0 (not mutated), not the training frequency.
-    from oncoae.encoding import HeldOutEncoder
+    from oncoae.encoding import TrainedEncoder
 
     renamed = sorted(renamed_tumors)
     assert renamed
     raw = ad.read_h5ad(run / "data" / "mutation.h5ad")[renamed].to_df()
     raw[list(RENAMED)] = 0.0
-    encoder = HeldOutEncoder.from_files(
+    encoder = TrainedEncoder.from_files(
         run / "models" / MODEL / "seed0" / "model.pt", {"mutation": run / "normalized" / "mutation.normalizer.npz"}
     )
     reference = encoder.encode({"mutation": raw}, samples=renamed)

@@ -28,8 +28,8 @@ from oncoae.baselines import BaselineExtractor, BaselineSettings
 from oncoae.data.modality import assemble_modalities, latent_anndata, samples_in_split
 from oncoae.data.normalize import ModalityNormalizer, NormalizationSettings
 from oncoae.data.simulate import ModalitySimulation, SimulationSettings, simulate_cohort
-from oncoae.data.split import make_split, split_lookup
-from oncoae.evaluation.assess import ClusteringSettings, EvaluationSettings, cluster_latents, evaluate_seed
+from oncoae.data.split import make_split
+from oncoae.evaluation.evaluate import ClusteringSettings, EvaluationSettings, cluster_latents, evaluate_seed
 from oncoae.evaluation.survival import SurvivalData, fit_cox_risk
 from oncoae.training.fit import TrainingSettings, fit_autoencoder
 from oncoae.training.setup import training_problem
@@ -86,14 +86,12 @@ def cohort():
         },
     )
     simulated = simulate_cohort(settings)
-    split = split_lookup(
-        make_split(
-            simulated.clinical.index,
-            {"train": 0.6, "val": 0.2, "test": 0.2},
-            seed=0,
-            stratify=simulated.clinical["subtype"],
-        )
-    )
+    split = make_split(
+        simulated.clinical.index,
+        {"train": 0.6, "val": 0.2, "test": 0.2},
+        seed=0,
+        stratify=simulated.clinical["subtype"],
+    ).set_index("sample")["split"]
     return simulated.modalities, simulated.clinical, split
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from oncoae.evaluation.assess import ClusteringSettings, EvaluationSettings, cluster_latents, evaluate_model
+from oncoae.evaluation.evaluate import ClusteringSettings, EvaluationSettings, cluster_latents, evaluate_model
 from oncoae.evaluation.ranking import VALIDATION_PREFIX, choose_models
 from oncoae.report.comparison import best_model_sentence
 

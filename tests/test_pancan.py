@@ -17,8 +17,8 @@ import pytest
 from oncoae.data.ingest import ingest_mutation_calls, ingest_summary
 from oncoae.data.readers import InputError, read_clinical_file
 from oncoae.data.sources import SILENT_CLASSES, maf_gene_calls
-from oncoae.evaluation.assess import EvaluationSettings, evaluate_seed
 from oncoae.evaluation.clustering import fit_kmeans
+from oncoae.evaluation.evaluate import EvaluationSettings, evaluate_seed
 from oncoae.evaluation.survival import SurvivalData, logrank_p
 from oncoae.evaluation.tumor_type import (
     classification_scores,

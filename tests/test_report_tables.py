@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from oncoae.evaluation.assess import CONTRIBUTION_COLUMNS
 from oncoae.evaluation.attribution import VALIDATION_COLUMNS
+from oncoae.evaluation.evaluate import CONTRIBUTION_COLUMNS
 from oncoae.evaluation.tumor_type import WITHIN_TYPE_COLUMNS
 from oncoae.report.comparison import comparison_tables
 from oncoae.report.figures import kaplan_meier_plot, plt, scatter_panels, training_curves_plot

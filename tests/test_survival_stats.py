@@ -16,6 +16,7 @@ from oncoae.evaluation.survival import (
     fit_cox_risk,
     logrank_p,
     permutation_logrank_p,
+    risk_concordance,
 )
 
 
@@ -190,6 +191,18 @@ def test_bootstrap_interval_is_nan_without_test_events():
     no_events = SurvivalData(np.ones(20), np.zeros(20))
     ci = bootstrap_concordance_ci(train_latent, train_survival, test_latent, no_events, 0.1, n_boot=10)
     assert np.isnan(ci.c_index) and np.isnan(ci.low) and ci.n_boot == 0
+
+
+def test_risk_concordance_scores_usable_tumors_with_a_finite_score_and_is_nan_without_two_of_them():
+    """The one held-out C-index of a risk score (evaluation and the tuning metric val_c_index)."""
+    rng = np.random.default_rng(3)
+    time, event, risk = rng.exponential(1.0, 30), (rng.random(30) < 0.6).astype(float), rng.normal(size=30)
+    time[0], event[1], risk[2] = np.nan, np.nan, np.nan
+    usable = np.arange(30) >= 3
+    expected = concordance_index(time[usable], -risk[usable], event[usable])
+    assert risk_concordance(risk, SurvivalData(time, event)) == pytest.approx(expected)
+    assert np.isnan(risk_concordance(risk[2:4], SurvivalData(time[2:4], event[2:4])))  # one usable tumor
+    assert np.isnan(risk_concordance(risk, SurvivalData(time, np.zeros(30))))  # no event
 
 
 # --- clinical enrichment ----------------------------------------------------------------------------------------

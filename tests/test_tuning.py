@@ -237,6 +237,26 @@ def _search(tmp_path, name: str, adatas) -> tuple[str, pd.DataFrame]:
     return search.study_name, table[["number", "state", "value", *SPACE]]
 
 
+def test_the_data_fingerprint_sees_every_value_and_name_but_not_the_order_of_modalities():
+    """The data part of a study's name (and of a training checkpoint's identity): data_fingerprint."""
+    from scipy import sparse
+
+    from oncoae.data.modality import ModalityBatchSource, data_fingerprint
+
+    def source(values: dict, time: float = 1.0) -> ModalityBatchSource:
+        presence = np.ones((2, len(values)), dtype=bool)
+        return ModalityBatchSource(["t1", "t2"], values, presence, {"time": np.array([time, 2.0], np.float32)})
+
+    rna, mutation = np.array([[0.5, 1.0], [2.0, 0.0]], np.float32), sparse.csr_matrix(np.eye(2, dtype=np.float32))
+    first = data_fingerprint(source({"rna": rna, "mutation": mutation}))
+    assert data_fingerprint(source({"mutation": mutation, "rna": rna})) == first
+    assert data_fingerprint(source({"rna": mutation, "mutation": rna})) != first
+    assert data_fingerprint(source({"rna": rna * 2, "mutation": mutation})) != first
+    assert data_fingerprint(source({"rna": rna, "mutation": mutation}, time=3.0)) != first
+    two = source({"rna": rna, "mutation": mutation})
+    assert data_fingerprint(two, two) != first  # train and val both count
+
+
 def test_changing_held_out_tumors_does_not_change_the_choice(tmp_path):
     first_name, first = _search(tmp_path, "first", _cohort(test_seed=1))
     second_name, second = _search(tmp_path, "second", _cohort(test_seed=2))

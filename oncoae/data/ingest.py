@@ -8,14 +8,24 @@ is simply absent from that modality's file; nothing is filled in.
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
-from oncoae.data.readers import InputError, read_modality_file
-from oncoae.data.sources import SILENT_CLASSES, MutationCalls, maf_gene_calls, maf_to_gene_matrix
+from oncoae.data.modality import table_to_anndata
+from oncoae.data.readers import SURVIVAL_EXCLUDED_COLUMNS, InputError, read_clinical_file, read_modality_file
+from oncoae.data.sources import (
+    SILENT_CLASSES,
+    MutationCalls,
+    cbioportal_sequenced_samples,
+    find_in_study,
+    maf_gene_calls,
+    maf_to_gene_matrix,
+    xena_clinical,
+)
 from oncoae.data.tcga import barcode_level, harmonize_barcodes, looks_like_tcga
 
 log = logging.getLogger(__name__)
@@ -148,3 +158,75 @@ def ingest_summary(modality: str, counts: dict) -> pd.DataFrame:
         [{"modality": modality, "metric": key, "value": value} for key, value in counts.items()],
         columns=INGEST_SUMMARY_COLUMNS,
     )
+
+
+def ingest_clinical(
+    path: str | Path,
+    source: str,
+    id_column: str | None,
+    labels: list[str],
+    survival: dict | None,
+    split_column: str | None = None,
+    stratify: str | None = None,
+    subtypes: str | Path | None = None,
+    cancer_types: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The clinical table of any source (``read_clinical_file``), and its tumors without usable survival
+    (``SURVIVAL_EXCLUDED_COLUMNS``). ``path``: a local table; for ``xena`` the survival table (TCGA-CDR), joined
+    with ``subtypes`` and kept to ``cancer_types``; for ``cbioportal`` the study folder."""
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as folder:
+        if source == "xena":
+            merged = xena_clinical(path, subtypes, cancer_types)
+            path = Path(folder) / "clinical.tsv"
+            merged.to_csv(path, sep="\t")
+        elif source == "cbioportal":
+            path = find_in_study(path, "data_clinical_patient.txt")
+        clinical = read_clinical_file(path, id_column, labels, survival, split_column=split_column, stratify=stratify)
+    excluded = pd.DataFrame(clinical.attrs.pop("survival_excluded", []), columns=SURVIVAL_EXCLUDED_COLUMNS)
+    log.info("%d tumors in the clinical table, %d without usable survival", len(clinical), len(excluded))
+    return clinical, excluded
+
+
+def ingest_modality_anndata(
+    modality: str,
+    path: str | Path,
+    clinical_ids: pd.Index,
+    kind: str,
+    file_format: str = "matrix",
+    orientation: str = "samples_x_features",
+    keep_normals: bool = False,
+    file_in_study: str | None = None,
+) -> tuple[ad.AnnData, pd.DataFrame]:
+    """One modality of any source as raw AnnData aligned to the clinical IDs (sparse for a binary ``kind``),
+    and its counts (``ingest_summary``). ``file_in_study``: ``path`` is a cBioPortal study folder holding that
+    file (and the case list of sequenced tumors)."""
+    path = Path(path)
+    sequenced = None
+    if file_in_study:
+        study, path = path, find_in_study(path, file_in_study)
+        sequenced = cbioportal_sequenced_samples(study)
+    if file_format == "maf":
+        # Sparse from the file on; tumors without a clinical row are dropped and counted.
+        adata, counts = ingest_mutation_calls(
+            path, clinical_ids, keep_normals=keep_normals, sequenced_samples=sequenced
+        )
+    else:
+        counts = {}
+        table = ingest_modality(
+            path,
+            orientation,
+            clinical_ids,
+            keep_normals=keep_normals,
+            file_format=file_format,
+            sequenced_samples=sequenced,
+            counts=counts,
+        )
+        adata = table_to_anndata(table, sparse=kind == "binary")
+    log.info(
+        "%s: %d tumors kept, %d without a clinical row dropped",
+        modality,
+        counts["n_tumors"],
+        counts["n_without_clinical"],
+    )
+    return adata, ingest_summary(modality, counts)

@@ -7,6 +7,7 @@ with no mutation in the kept genes (a real row of zeros) stays distinguishable f
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -73,6 +74,23 @@ def matrix_bytes(values: np.ndarray | scipy.sparse.spmatrix) -> list[bytes]:
         csr.sort_indices()
         return [np.asarray(csr.shape).tobytes(), csr.indptr.tobytes(), csr.indices.tobytes(), csr.data.tobytes()]
     return [np.ascontiguousarray(values).tobytes()]
+
+
+def data_fingerprint(*sources: ModalityBatchSource) -> str:
+    """A digest of the tumors, values, head targets and presence of ``sources`` (in order): two training problems
+    with the same fingerprint see the same data. Modalities and targets count by name, whatever their order."""
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update("\n".join(source.samples).encode())
+        for name in sorted(source.values):
+            digest.update(name.encode())
+            for part in matrix_bytes(source.values[name]):
+                digest.update(part)
+        for name in sorted(source.targets):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(source.targets[name]).tobytes())
+        digest.update(source.presence.tobytes())
+    return digest.hexdigest()
 
 
 def assemble_modalities(adatas: Mapping[str, ad.AnnData], samples: Sequence[str]) -> ModalityBatchSource:

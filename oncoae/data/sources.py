@@ -188,6 +188,14 @@ def maf_to_gene_matrix(
     return pd.DataFrame(calls.matrix.toarray(), index=list(calls.samples), columns=list(calls.genes))
 
 
+def find_in_study(study_dir: str | Path, file_name: str) -> Path:
+    """A data file of a cBioPortal study folder by name, wherever the tarball put it (the first by path)."""
+    matches = sorted(Path(study_dir).rglob(file_name))
+    if not matches:
+        raise InputError(f"{study_dir}: the study has no file {file_name!r}")
+    return matches[0]
+
+
 def cbioportal_sequenced_samples(study_dir: Path) -> list[str] | None:
     """Samples of ``case_lists/cases_sequenced.txt`` (the ones with mutation calls), if the study has it."""
     for path in study_dir.rglob("cases_sequenced.txt"):

@@ -6,6 +6,7 @@ Test tumors are held out: nothing is fitted on them. Val tumors serve early stop
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -91,5 +92,36 @@ def make_split(
     return table
 
 
-def split_lookup(table: pd.DataFrame) -> pd.Series:
-    return pd.Series(table["split"].to_numpy(), index=table["sample"].astype(str).to_numpy(), name="split")
+def split_tumors(
+    clinical: pd.DataFrame, measured: Iterable[Iterable[str]], settings: Mapping, n_clusters: int | str
+) -> pd.DataFrame:
+    """The split step: the tumors with a clinical row and at least one modality (``measured``: each modality's
+    tumor IDs), split by ``make_split`` with the ``split:`` config section (``settings``). Refuses a split with
+    fewer held-out tumors than a fixed ``n_clusters`` (``clustering.k``; "auto" is checked later)."""
+    present = set().union(*map(set, measured))
+    samples = pd.Index(sorted(present & set(clinical.index)))
+    log.info(
+        "%d tumors with clinical data and at least one modality (%d without any modality, %d measured "
+        "without clinical data)",
+        len(samples),
+        len(set(clinical.index) - present),
+        len(present - set(clinical.index)),
+    )
+    table = make_split(
+        samples,
+        fractions=settings["fractions"],
+        seed=settings["seed"],
+        stratify=clinical[settings["stratify"]] if settings.get("stratify") else None,
+        given=clinical[settings["column"]] if settings.get("column") else None,
+    )
+    n_test = int((table["split"] == "test").sum())
+    if isinstance(n_clusters, int) and n_test < n_clusters:
+        raise SplitError(
+            f"only {n_test} held-out tumors for {n_clusters} clusters; lower clustering.k or hold out more"
+        )
+    return table
+
+
+def read_split(path) -> pd.Series:
+    """A run's split.tsv as a Series: the split (train, val, test) by sample ID."""
+    return pd.read_csv(path, sep="\t", dtype={"sample": str}).set_index("sample")["split"]

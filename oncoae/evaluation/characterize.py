@@ -6,11 +6,16 @@ modalities); the effect size reported is the difference between the cluster's me
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping, Sequence
+
 import anndata as ad
 import numpy as np
 import pandas as pd
 
 from oncoae.data.modality import dense_rows
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ["cluster", "rank", "feature", "score", "mean_difference", "p_value", "p_adjusted", "n_in_cluster"]
 
@@ -65,3 +70,27 @@ def rank_cluster_features(adata: ad.AnnData, clusters: pd.Series, n_top: int = 1
                 }
             )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def characterize_group(
+    assignments: pd.DataFrame,
+    normalized: Mapping[str, ad.AnnData],
+    modalities_of: Mapping[str, Sequence[str]],
+    n_top: int,
+) -> pd.DataFrame:
+    """The characterize step of a group of models: ``rank_cluster_features`` of each model's held-out clusters
+    (first seed; ``assignments`` as in clusters/<group>.tsv) on each of its modalities (``modalities_of``), in
+    one table (model, seed, modality and ``COLUMNS``)."""
+    held_out = assignments[assignments["split"] == "test"]
+    first_seed = int(held_out["seed"].min())
+    tables = []
+    for model, modalities in modalities_of.items():
+        of_model = held_out[(held_out["model"] == model) & (held_out["seed"] == first_seed)]
+        clusters = of_model.set_index("sample")["cluster"]
+        for modality in modalities:
+            table = rank_cluster_features(normalized[modality], clusters, n_top)
+            tables.append(table.assign(model=model, seed=first_seed, modality=modality))
+        log.info("%s: characterized %d held-out tumors' clusters", model, len(clusters))
+    columns = ["model", "seed", "modality", *COLUMNS]
+    result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
+    return result[columns]

@@ -6,6 +6,7 @@ centroids assign held-out tumors.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,23 +33,28 @@ class FittedClustering:
         return self.model.predict(np.asarray(latent, dtype=np.float64))
 
 
+def _kmeans_by_k(data: np.ndarray, k_range: tuple[int, int], seed: int, n_init: int) -> Iterator[tuple[KMeans, float]]:
+    """k-means and its silhouette for every k in ``k_range`` (inclusive, and below the number of tumors)."""
+    for k in range(k_range[0], min(k_range[1], len(data) - 1) + 1):
+        model = KMeans(k, n_init=n_init, random_state=seed).fit(data)
+        yield model, _silhouette(data, model.labels_, seed)
+
+
 def fit_kmeans(
     train_latent: np.ndarray, k: int | None, k_range: tuple[int, int], seed: int, n_init: int = 10
 ) -> FittedClustering:
-    """k-means on training latents; with ``k=None`` pick k in ``k_range`` (inclusive) by silhouette."""
+    """k-means on training latents; with ``k=None`` pick k in ``k_range`` (inclusive) by silhouette (the smallest
+    k of the best)."""
     data = np.asarray(train_latent, dtype=np.float64)
+    if k is not None:
+        return FittedClustering(model=KMeans(k, n_init=n_init, random_state=seed).fit(data), k=k, silhouette_by_k={})
     scores: dict[int, float] = {}
-    if k is None:
-        best = None
-        for candidate in range(k_range[0], min(k_range[1], len(data) - 1) + 1):
-            model = KMeans(candidate, n_init=n_init, random_state=seed).fit(data)
-            scores[candidate] = _silhouette(data, model.labels_, seed)
-            if best is None or scores[candidate] > scores[best[0]]:
-                best = (candidate, model)
-        k, model = best
-    else:
-        model = KMeans(k, n_init=n_init, random_state=seed).fit(data)
-    return FittedClustering(model=model, k=k, silhouette_by_k=scores)
+    best = None
+    for model, score in _kmeans_by_k(data, k_range, seed, n_init):
+        scores[model.n_clusters] = score
+        if best is None or score > scores[best.n_clusters]:
+            best = model
+    return FittedClustering(model=best, k=best.n_clusters, silhouette_by_k=scores)
 
 
 def centroid_rows(model: str, seed: int, fitted: FittedClustering) -> list[dict]:
@@ -84,11 +90,7 @@ def silhouette_curve(
     """Silhouette of k-means on training latents for every k in ``k_range`` (inclusive): the curve that shows
     whether the configured k is supported by the data."""
     data = np.asarray(train_latent, dtype=np.float64)
-    scores = {}
-    for k in range(k_range[0], min(k_range[1], len(data) - 1) + 1):
-        labels = KMeans(k, n_init=n_init, random_state=seed).fit_predict(data)
-        scores[k] = _silhouette(data, labels, seed)
-    return scores
+    return {model.n_clusters: score for model, score in _kmeans_by_k(data, k_range, seed, n_init)}
 
 
 def leiden_sweep(latent: np.ndarray, resolutions, seed: int, n_neighbors: int = 15) -> dict[float, np.ndarray]:

@@ -223,9 +223,9 @@ def cox_concordance(
 
 def risk_concordance(risk: np.ndarray, survival: SurvivalData) -> float:
     """Harrell's C-index of a risk score (higher = earlier event) over the tumors with usable survival and a
-    finite score; NaN without an event among them."""
+    finite score; NaN with fewer than two of them or without an event among them."""
     usable = survival.usable() & np.isfinite(risk)
-    if survival.event[usable].sum() == 0:
+    if usable.sum() < 2 or survival.event[usable].sum() == 0:
         return float("nan")
     return float(concordance_index(survival.time[usable], -risk[usable], survival.event[usable]))
 

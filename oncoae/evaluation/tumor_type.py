@@ -19,8 +19,10 @@ training tumors; k configured or by silhouette on them) and tests survival acros
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -30,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.preprocessing import StandardScaler
 
+from oncoae.data.modality import dense_rows
 from oncoae.evaluation.clustering import fit_kmeans
 from oncoae.evaluation.metrics import label_agreement
 from oncoae.evaluation.survival import SurvivalData, logrank_p, permutation_logrank_p
@@ -49,6 +52,8 @@ WITHIN_TYPE_COLUMNS = [
     "logrank_p",
     "logrank_p_permutation",
 ]
+log = logging.getLogger(__name__)
+
 HEAD_KEY = "X_class_probabilities"
 # Logistic regression: lbfgs multinomial with sklearn's default C; enough iterations for 0/1 gene matrices.
 LR_MAX_ITER = 2000
@@ -259,10 +264,68 @@ def within_type_survival(
     return rows
 
 
-def score_models(latents: Mapping[str, Mapping[int, ad.AnnData]], label: str, n_init: int = 10) -> TypeScores:
-    """``score_latent`` for every model and seed."""
-    scores = TypeScores()
-    for model, by_seed in latents.items():
-        for seed, adata in by_seed.items():
-            scores.extend(score_latent(model, seed, adata, label, n_init))
-    return scores
+@dataclass(frozen=True)
+class WithinTypeSettings:
+    """Subtypes within types (``within_type_survival``): the types, their survival columns (time, event), k
+    (None: by silhouette over ``k_range``) and the permutation budget of the log-rank test."""
+
+    types: Sequence[str]
+    survival_columns: tuple[str, str]
+    k: int | None
+    k_range: tuple[int, int]
+    permutations: int = 1000
+    max_permutations: int = 10_000
+
+
+def tumor_type_tables(
+    label: str,
+    latents: Iterable[tuple[str, int, str | Path]],
+    normalized: Mapping[str, str | Path],
+    kinds: Mapping[str, str],
+    head_models: Collection[str],
+    reference_seed: int,
+    within_type: WithinTypeSettings | None = None,
+    n_init: int = 10,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The evaluate_tumor_types step: (metrics, recall, confusion, within-type) tables.
+
+    ``latents``: (model, seed, latent file) of every model and seed, read one at a time; ``head_models`` read out
+    their classification head. Each normalized modality (``normalized``: file by modality) is scored by logistic
+    regression as the supervised reference (seeded by ``reference_seed``), 0/1 calls (``kinds`` "binary")
+    unstandardized (see ``score_matrix``). ``within_type``: subtypes within those types, if any.
+    """
+    scores, within = TypeScores(), []
+    for model, seed, path in latents:
+        adata = ad.read_h5ad(path)
+        seed_scores = score_latent(model, seed, adata, label, n_init=n_init, use_head=model in head_models)
+        scores.extend(seed_scores)
+        if within_type is not None:
+            within += within_type_survival(
+                model,
+                seed,
+                adata,
+                label,
+                within_type.types,
+                within_type.survival_columns,
+                within_type.k,
+                within_type.k_range,
+                n_init=n_init,
+                permutations=within_type.permutations,
+                max_permutations=within_type.max_permutations,
+            )
+        found = {row["method"]: row["value"] for row in seed_scores.metrics if row["metric"] == "balanced_accuracy"}
+        log.info("%s seed %s: balanced accuracy %s", model, seed, found)
+    for modality, path in normalized.items():
+        adata = ad.read_h5ad(path)
+        values = dense_rows(adata.X).astype(np.float64)
+        standardize = kinds[modality] != "binary"
+        raw = score_matrix(f"raw_{modality}", values, adata.obs, label, seed=reference_seed, standardize=standardize)
+        scores.extend(raw)
+        log.info(
+            "raw_%s (%d features): balanced accuracy %.3f",
+            modality,
+            adata.n_vars,
+            next(r["value"] for r in raw.metrics if r["metric"] == "balanced_accuracy"),
+        )
+    metrics, recall, confusion = scores.frames()
+    return metrics, recall, confusion, pd.DataFrame(within, columns=WITHIN_TYPE_COLUMNS)

@@ -1,4 +1,5 @@
-"""Figures of one run: latent UMAPs, Kaplan-Meier curves per cluster, training curves."""
+"""Figures of one run: latent UMAPs, Kaplan-Meier curves per cluster, training curves, the model comparison's
+bars; file names from ``figure_files``."""
 
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from oncoae.atomic import atomic_path  # noqa: E402
+from oncoae.report import figure_files  # noqa: E402
 from oncoae.report.format import metric_info, seeds_phrase  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+
+def subplots(*args, **kwargs):
+    """``pyplot.subplots`` on the headless Agg backend (this module selects it): (figure, axes)."""
+    return plt.subplots(*args, **kwargs)
 
 
 def save_figure(figure, path: Path) -> None:
@@ -302,3 +309,77 @@ def contribution_figure(contributions: pd.DataFrame, metric: str, label: str, pa
     axis.set_title(f"leave-one-modality-out, held-out tumors, {seeds_phrase(seeds)}", fontsize=9)
     axis.legend(fontsize=7, title="masked", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     save_figure(figure, path)
+
+
+def comparison_figures(summary: pd.DataFrame, labels: Sequence[str], survival: Mapping | None, out: Path) -> None:
+    """figures/comparison/: held-out ARI per known label and the latent Cox C-index, one bar per model."""
+    out.mkdir(parents=True, exist_ok=True)
+    for label in labels:
+        metric_bars_figure(summary, "ari", label, figure_files.figure_file(out, figure_files.ARI_BARS, label))
+    if survival:
+        time = survival["time"]
+        metric_bars_figure(summary, "c_index", time, figure_files.figure_file(out, figure_files.C_INDEX_BARS, time))
+
+
+def group_figures(
+    group: str,
+    latents: Mapping[str, str | Path],
+    clusters_path: str | Path,
+    k_selection_path: str | Path,
+    contributions_path: str | Path,
+    histories: Mapping[str, Sequence[str | Path]],
+    seeds: Sequence[int],
+    labels: Sequence[str],
+    survival: Mapping | None,
+    umap_seed: int,
+    out: Path,
+) -> None:
+    """figures/<group>/ of one group of models: per model (``latents``: its first seed's latent file) a UMAP,
+    contingency heatmaps and Kaplan-Meier curves of held-out tumors; training curves of every seed (``histories``:
+    history files by model, in the order of ``seeds``); the group's silhouette-by-k curve and modality
+    contributions."""
+    out.mkdir(parents=True, exist_ok=True)
+    all_assignments = pd.read_csv(clusters_path, sep="\t", dtype={"sample": str})
+    for model, latent_path in latents.items():
+        adata = ad.read_h5ad(latent_path)
+        assignments = all_assignments[all_assignments["model"] == model]
+        first_seed = assignments["seed"].min()
+        clusters = assignments[assignments["seed"] == first_seed].set_index("sample")["cluster"]
+        n_held_out = int((adata.obs["split"] == "test").sum())
+        if n_held_out < 5:
+            # e.g. a protein-only model when held-out tumors have no protein data: nothing to draw.
+            log.warning(
+                "%s: only %d held-out tumors have its modalities; no UMAP or Kaplan-Meier figure", model, n_held_out
+            )
+            continue
+        umap_path = figure_files.figure_file(out, figure_files.UMAP, model)
+        umap_figure(adata, clusters, labels, model, umap_path, seed=umap_seed)
+        held_out_clusters = clusters.reindex(adata.obs_names[adata.obs["split"] == "test"])
+        for label in labels:
+            contingency_figure(
+                held_out_clusters,
+                adata.obs[label],
+                f"{model}: held-out clusters x {label}",
+                figure_files.figure_file(out, figure_files.CONTINGENCY, model, label),
+            )
+        if survival:
+            kaplan_meier_figure(
+                adata.obs,
+                clusters,
+                survival["time"],
+                survival["event"],
+                f"{model}: held-out tumors by cluster",
+                figure_files.figure_file(out, figure_files.KAPLAN_MEIER, model),
+            )
+        log.info("figures for %s", model)
+    for model, paths in histories.items():
+        curves = {seed: pd.read_csv(path, sep="\t") for seed, path in zip(seeds, paths, strict=True)}
+        path = figure_files.figure_file(out, figure_files.TRAINING_CURVES, model)
+        training_curves_figure(curves, f"{model}: training curves", path)
+    k_selection = pd.read_csv(k_selection_path, sep="\t")
+    if not k_selection.empty:
+        k_curve_figure(k_selection, f"{group}: choice of k", figure_files.figure_file(out, figure_files.K_CURVE))
+    contributions = pd.read_csv(contributions_path, sep="\t")
+    for (metric, label), _rows in contributions.groupby(["metric", "label"]):
+        path = figure_files.figure_file(out, figure_files.CONTRIBUTION, metric, label)
+        contribution_figure(contributions, metric, label, path)

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-# pyplot through the report's figures module, which selects the headless Agg backend before importing it.
-from oncoae.report.figures import plt, save_figure
+from oncoae.report.figures import save_figure, subplots
 from oncoae.report.format import is_deterministic, significant
 
 METRIC_LABELS = {"val_reconstruction_loss": "val reconstruction loss", "val_c_index": "val C-index"}
@@ -39,7 +38,7 @@ def _loss_mean_sd(losses: np.ndarray) -> str:
 def history_figure(trials: pd.DataFrame, best: Mapping, path: str | Path) -> None:
     """Each finished trial's value by trial number (by worker; pruned trials at their last epoch's value) and
     the best complete value so far."""
-    figure, axis = plt.subplots(figsize=(6.5, 4))
+    figure, axis = subplots(figsize=(6.5, 4))
     maximize = best["direction"] == "maximize"
     complete = trials[trials["state"] == "COMPLETE"].sort_values("number")
     pruned = trials[trials["state"] == "PRUNED"]
@@ -79,7 +78,7 @@ def history_figure(trials: pd.DataFrame, best: Mapping, path: str | Path) -> Non
 
 def importance_figure(importances: pd.DataFrame, best: Mapping, path: str | Path) -> None:
     """Horizontal bars of fANOVA importances (a note instead when there were too few complete trials)."""
-    figure, axis = plt.subplots(figsize=(6.5, 0.5 + 0.45 * max(2, len(importances))))
+    figure, axis = subplots(figsize=(6.5, 0.5 + 0.45 * max(2, len(importances))))
     if importances.empty:
         axis.text(0.5, 0.5, "too few complete trials for parameter importances", ha="center", va="center")
         axis.set_axis_off()

@@ -30,14 +30,14 @@ import numpy as np
 import optuna
 import pandas as pd
 import torch
-from lifelines.utils import concordance_index
 from lightning.pytorch.callbacks import Callback
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
-from oncoae.data.modality import ModalityBatchSource, matrix_bytes
+from oncoae.data.modality import ModalityBatchSource, data_fingerprint
+from oncoae.evaluation.survival import SurvivalData, risk_concordance
 from oncoae.training.fit import TrainingSettings, fit_autoencoder
 from oncoae.training.setup import TrainingProblem, training_problem
 from oncoae.training.task import NonFiniteLossError
@@ -104,21 +104,6 @@ def without_held_out(adatas: Mapping[str, ad.AnnData]) -> dict[str, ad.AnnData]:
     return {name: adata[adata.obs["split"].astype(str).to_numpy() != "test"].copy() for name, adata in adatas.items()}
 
 
-def _data_digest(problem: TrainingProblem) -> str:
-    digest = hashlib.sha256()
-    for source in (problem.train, problem.val):
-        digest.update("\n".join(source.samples).encode())
-        for name in sorted(source.values):
-            digest.update(name.encode())
-            for part in matrix_bytes(source.values[name]):
-                digest.update(part)
-        for name in sorted(source.targets):
-            digest.update(name.encode())
-            digest.update(np.ascontiguousarray(source.targets[name]).tobytes())
-        digest.update(source.presence.tobytes())
-    return digest.hexdigest()
-
-
 @dataclass
 class SearchProblem:
     """Everything a worker (or the selection step) needs: the study's name, space, settings and data."""
@@ -152,7 +137,7 @@ def search_problem(
         "settings": settings.identity(),
     }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
-    digest.update(_data_digest(problem).encode())
+    digest.update(data_fingerprint(problem.train, problem.val).encode())
     name = f"{model}-{digest.hexdigest()[:12]}"
     return SearchProblem(model, name, parameters, settings, params, adatas, problem)
 
@@ -182,10 +167,6 @@ def open_study(storage_path: str | Path, search: SearchProblem, create: bool = T
 
 def val_concordance(network: torch.nn.Module, val: ModalityBatchSource) -> float:
     """Harrell's C-index of the Cox head's risk on validation tumors with known time and event (NaN if none)."""
-    time, event = val.targets["time"], val.targets["event"]
-    usable = np.isfinite(time) & np.isfinite(event)
-    if usable.sum() < 2 or event[usable].sum() == 0:
-        return float("nan")
     was_training = network.training
     network.eval()
     try:
@@ -196,7 +177,7 @@ def val_concordance(network: torch.nn.Module, val: ModalityBatchSource) -> float
             risk = output.risk.detach().cpu().numpy().reshape(-1)
     finally:
         network.train(was_training)
-    return float(concordance_index(time[usable], -risk[usable], event[usable]))
+    return risk_concordance(risk, SurvivalData(val.targets["time"], val.targets["event"]))
 
 
 class ValidationMetric(Callback):
@@ -439,3 +420,30 @@ def param_importances(study: optuna.Study, seed: int) -> pd.DataFrame:
         log.warning("parameter importances not computed: %s", error)
         return pd.DataFrame(columns=["parameter", "importance"])
     return pd.DataFrame({"parameter": list(importances), "importance": [float(v) for v in importances.values()]})
+
+
+@dataclass
+class SearchOutcome:
+    """What a finished study chose (``best_hyperparameters``), its trials (``trials_table``) and fANOVA
+    importances (``param_importances``)."""
+
+    best: dict
+    trials: pd.DataFrame
+    importances: pd.DataFrame
+
+
+def search_outcome(study_path: str | Path, search: SearchProblem) -> SearchOutcome:
+    """The selection step: the shared study of ``search`` read back from its journal file, once its workers are
+    done."""
+    study = open_study(study_path, search, create=False)
+    best = best_hyperparameters(study, search)
+    log.info(
+        "%s: best trial %d, %s %.4g, %s", search.model, best["trial"], best["metric"], best["value"], best["params"]
+    )
+    return SearchOutcome(best, trials_table(study, search.parameters), param_importances(study, search.settings.seed))
+
+
+def optuna_logs_to_step() -> None:
+    """Optuna's messages (one per trial) go to the step's log through logging, not to the Snakemake console."""
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()

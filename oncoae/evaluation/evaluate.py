@@ -1,4 +1,5 @@
-"""Cluster latents and score them on held-out tumors, for one model over its seeds.
+"""The evaluation step: cluster latents and score them on held-out tumors, for one model over its seeds. It calls
+the metrics (metrics.py, clustering.py, survival.py, enrichment.py) and lays their results out as tables.
 
 Everything fitted (k-means centroids, the choice of k, Cox coefficients) sees training tumors only; every score
 is computed on test tumors. The metrics that choose the best model are also computed on validation tumors
@@ -8,8 +9,10 @@ clusters are built on the held-out tumors' own neighbour graph.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -28,6 +31,8 @@ from oncoae.evaluation.survival import (
     permutation_logrank_p,
     risk_concordance,
 )
+
+log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = ["model", "seed", "metric", "label", "value"]
 # Leave-one-modality-out: a metric with and without each modality (masked through the presence mask).
@@ -362,3 +367,30 @@ def evaluate_model(
         if enrichment_tables
         else pd.DataFrame(columns=[*ENRICHMENT_COLUMNS, "model", "seed"]),
     )
+
+
+GROUP_TABLES = ("clusters", "k_selection", "centroids", "metrics", "contributions", "leiden", "enrichment")
+
+
+def evaluate_group(
+    latents: Iterable[tuple[str, Mapping[int, str | Path]]],
+    clustering: ClusteringSettings,
+    evaluation: EvaluationSettings,
+) -> dict[str, pd.DataFrame]:
+    """The cluster-and-evaluate step of a group of models: ``cluster_latents`` and ``evaluate_model`` of each
+    model (``latents``: its latent file by seed, read one model at a time), as one table per name of
+    ``GROUP_TABLES``."""
+    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in GROUP_TABLES}
+    for model, paths in latents:
+        by_seed = {int(seed): ad.read_h5ad(path) for seed, path in paths.items()}
+        clusters = cluster_latents(model, by_seed, clustering)
+        evaluated = evaluate_model(model, by_seed, clusters, evaluation)
+        tables["clusters"].append(clusters.assignments.assign(model=model))
+        tables["k_selection"].append(clusters.k_curves.assign(model=model))
+        tables["centroids"].append(clusters.centroids)
+        tables["metrics"].append(evaluated.metrics)
+        tables["contributions"].append(evaluated.contributions)
+        tables["leiden"].append(evaluated.leiden)
+        tables["enrichment"].append(evaluated.enrichment)
+        log.info("%s: clustered and scored %d seeds", model, len(by_seed))
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in tables.items()}
