@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping, Sequence
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -88,7 +89,21 @@ def schema_default(*keys: str) -> Any:
 
 def _default(*keys: str) -> Any:
     """A dataclass field defaulting to the schema's default of ``keys`` (read when an object is made)."""
-    return field(default_factory=lambda: schema_default(*keys))
+    return field(default_factory=functools.partial(schema_default, *keys))
+
+
+def _schema_section(*keys: str) -> Callable[[type], type]:
+    """Class decorator (under ``@dataclass``) for the section ``keys`` of the config: every field declared
+    without a value defaults to the schema's default of the key of its name."""
+
+    def decorate(cls: type) -> type:
+        cls.SCHEMA_KEYS = keys
+        for name, annotation in inspect.get_annotations(cls).items():
+            if name not in cls.__dict__ and not str(annotation).startswith("ClassVar"):
+                setattr(cls, name, _default(*keys, name))
+        return cls
+
+    return decorate
 
 
 def check_keys(section: Mapping, *keys: str) -> None:
@@ -100,7 +115,7 @@ def check_keys(section: Mapping, *keys: str) -> None:
 
 class _Section:
     """A config section as a frozen dataclass whose fields are the schema's keys: ``NESTED`` names the fields
-    that are sections of their own; ``SCHEMA_KEYS`` locates the section in the schema."""
+    that are sections of their own; ``SCHEMA_KEYS`` locates the section in the schema (``_schema_section``)."""
 
     SCHEMA_KEYS: ClassVar[tuple[str, ...]] = ()
     NESTED: ClassVar[dict[str, type]] = {}
@@ -127,70 +142,67 @@ class _Section:
 
 
 @dataclass(frozen=True)
+@_schema_section("architecture", "denoising")
 class DenoisingSettings(_Section):
     """``architecture.denoising``: input corruption of the denoising variant."""
 
-    SCHEMA_KEYS: ClassVar[tuple[str, ...]] = ("architecture", "denoising")
-
-    input_dropout: float = _default(*SCHEMA_KEYS, "input_dropout")
-    input_noise: float = _default(*SCHEMA_KEYS, "input_noise")
+    input_dropout: float
+    input_noise: float
 
 
 @dataclass(frozen=True)
+@_schema_section("architecture", "vae")
 class VaeSettings(_Section):
     """``architecture.vae``: the KL weight of the vae variant and its warm-up."""
 
-    SCHEMA_KEYS: ClassVar[tuple[str, ...]] = ("architecture", "vae")
-
-    beta: float = _default(*SCHEMA_KEYS, "beta")
-    kl_warmup_epochs: int = _default(*SCHEMA_KEYS, "kl_warmup_epochs")
+    beta: float
+    kl_warmup_epochs: int
 
 
 @dataclass(frozen=True)
+@_schema_section("architecture")
 class ArchitectureSettings(_Section):
     """``architecture``: the encoders, decoders and latent of an autoencoder."""
 
-    SCHEMA_KEYS: ClassVar[tuple[str, ...]] = ("architecture",)
     NESTED: ClassVar[dict[str, type]] = {"denoising": DenoisingSettings, "vae": VaeSettings}
 
-    hidden_sizes: list[int] = _default(*SCHEMA_KEYS, "hidden_sizes")
-    latent_dim: int = _default(*SCHEMA_KEYS, "latent_dim")
-    activation: str = _default(*SCHEMA_KEYS, "activation")
-    dropout: float = _default(*SCHEMA_KEYS, "dropout")
-    batch_norm: bool = _default(*SCHEMA_KEYS, "batch_norm")
-    variant: str = _default(*SCHEMA_KEYS, "variant")
-    fusion: str = _default(*SCHEMA_KEYS, "fusion")
+    hidden_sizes: list[int]
+    latent_dim: int
+    activation: str
+    dropout: float
+    batch_norm: bool
+    variant: str
+    fusion: str
     denoising: DenoisingSettings = field(default_factory=DenoisingSettings)
     vae: VaeSettings = field(default_factory=VaeSettings)
 
 
 @dataclass(frozen=True)
+@_schema_section("training")
 class TrainingSettings(_Section):
     """``training``: Lightning training settings (``OPERATIONAL_TRAINING_KEYS`` among them)."""
 
-    SCHEMA_KEYS: ClassVar[tuple[str, ...]] = ("training",)
-
-    max_epochs: int = _default(*SCHEMA_KEYS, "max_epochs")
-    min_epochs: int = _default(*SCHEMA_KEYS, "min_epochs")
-    batch_size: int = _default(*SCHEMA_KEYS, "batch_size")
-    learning_rate: float = _default(*SCHEMA_KEYS, "learning_rate")
-    weight_decay: float = _default(*SCHEMA_KEYS, "weight_decay")
-    patience: int = _default(*SCHEMA_KEYS, "patience")
-    early_stopping_monitor: str = _default(*SCHEMA_KEYS, "early_stopping_monitor")
-    modality_dropout: float = _default(*SCHEMA_KEYS, "modality_dropout")
-    modality_weights: dict[str, float] = _default(*SCHEMA_KEYS, "modality_weights")
-    modality_weighting: str = _default(*SCHEMA_KEYS, "modality_weighting")
-    accelerator: str = _default(*SCHEMA_KEYS, "accelerator")
-    devices: int | str = _default(*SCHEMA_KEYS, "devices")
-    strategy: str = _default(*SCHEMA_KEYS, "strategy")
-    precision: str = _default(*SCHEMA_KEYS, "precision")
-    gradient_clip_val: float | None = _default(*SCHEMA_KEYS, "gradient_clip_val")
-    fused_optimizer: bool = _default(*SCHEMA_KEYS, "fused_optimizer")
-    deterministic: bool = _default(*SCHEMA_KEYS, "deterministic")
-    checkpoint_every_n_epochs: int = _default(*SCHEMA_KEYS, "checkpoint_every_n_epochs")
-    progress_bar: bool | None = _default(*SCHEMA_KEYS, "progress_bar")
-    tensorboard: bool = _default(*SCHEMA_KEYS, "tensorboard")
-    threads: int = _default(*SCHEMA_KEYS, "threads")
+    max_epochs: int
+    min_epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    patience: int
+    early_stopping_monitor: str
+    modality_dropout: float
+    modality_weights: dict[str, float]
+    modality_weighting: str
+    accelerator: str
+    devices: int | str
+    strategy: str
+    precision: str
+    gradient_clip_val: float | None
+    fused_optimizer: bool
+    deterministic: bool
+    checkpoint_every_n_epochs: int
+    progress_bar: bool | None
+    tensorboard: bool
+    threads: int
 
     def model_dict(self) -> dict:
         """The keys that shape the model: everything but ``OPERATIONAL_TRAINING_KEYS``."""
@@ -201,14 +213,13 @@ class TrainingSettings(_Section):
 
 
 @dataclass(frozen=True)
+@_schema_section("modalities", "*", "loss")
 class LossSettings(_Section):
     """``modalities.<name>.loss``: options of the binary likelihood. ``input_scaling`` has no schema default
     (absent means none), so that adding it left existing models' params as they were."""
 
-    SCHEMA_KEYS: ClassVar[tuple[str, ...]] = ("modalities", "*", "loss")
-
-    pos_weight: float | str | None = _default(*SCHEMA_KEYS, "pos_weight")
-    focal_gamma: float = _default(*SCHEMA_KEYS, "focal_gamma")
+    pos_weight: float | str | None
+    focal_gamma: float
     input_scaling: str | None = field(default=None, metadata={"absent_when_none": True})
 
 
