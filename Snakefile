@@ -30,10 +30,10 @@ include: "rules/common.smk"
 
 
 wildcard_constraints:
-    modality=_alternatives(MODALITIES),
-    model=_alternatives(MODELS),
-    autoencoder=_alternatives(AUTOENCODERS),
-    baseline=_alternatives(BASELINES),
+    modality=alternatives(MODALITIES),
+    model=alternatives(MODELS),
+    autoencoder=alternatives(AUTOENCODERS),
+    baseline=alternatives(BASELINES),
     seed=r"\d+",
     group="autoencoders|baselines",
     host=r"[^/]+",

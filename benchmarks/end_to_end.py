@@ -35,6 +35,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.machine import REPO
+from oncoae.layout import RunLayout
 from oncoae.workflow import merge_sections
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -68,7 +69,7 @@ SCALE_OVERRIDES = {"seeds": [0]}
 QUICK_PANCANCER = Profile(n_tumors=150, raw_features=120, kept=(60, 60, 30, 30), quick_overrides=True)
 QUICK_SCALING_N = (100, 200)
 # --quick stops at the evaluation summary (the figures and the report cost half the run, mostly imports).
-QUICK_TARGET = "results/{dataset}/evaluation/summary.tsv"
+QUICK_TARGET = RunLayout.of_dataset("{dataset}").summary
 
 # --quick only: one seed, one autoencoder, one baseline, a few epochs of a small network.
 QUICK_OVERRIDES = {
@@ -331,16 +332,20 @@ def rule_breakdown(jobs) -> list[list]:
     ]
 
 
-def kept_features(normalized_dir: Path) -> dict[str, int]:
-    """Features per normalized modality (read from the HDF5 files without loading the matrices)."""
+def kept_features(run: RunLayout, modalities: list[str]) -> dict[str, int]:
+    """Features per normalized modality that the run wrote (read from the HDF5 files without loading the
+    matrices)."""
     import h5py
 
     kept = {}
-    for path in sorted(normalized_dir.glob("*.h5ad")):
+    for modality in sorted(modalities):
+        path = Path(run.normalized(modality))
+        if not path.exists():
+            continue
         with h5py.File(path, "r") as handle:
             var = handle["var"]
             index_key = var.attrs.get("_index", "_index")
-            kept[path.stem] = int(var[index_key].shape[0])
+            kept[modality] = int(var[index_key].shape[0])
     return kept
 
 
@@ -379,8 +384,8 @@ def run_case(
     simulation = config.get("simulation", {})
     log(f"  {name}: snakemake on {simulation.get('n_tumors')} tumors in {workdir} ...")
     run = timed_snakemake(workdir, config_path, cores, "run", targets, timeout_s=RUN_TIMEOUT_S)
-    out = workdir / "results" / config["dataset"]
-    jobs = read_rule_benchmarks(out / "benchmarks")
+    out = RunLayout.of_dataset(config["dataset"], workdir / "results")
+    jobs = read_rule_benchmarks(Path(out.benchmarks_dir))
     case = {
         "case": name,
         "dataset": config["dataset"],
@@ -393,8 +398,8 @@ def run_case(
         "rules": rule_breakdown(jobs),
         "largest_job_max_rss_mib": float(jobs["max_rss"].max()) if len(jobs) else math.nan,
         "sum_job_s": float(jobs["s"].sum()) if len(jobs) else 0.0,
-        "kept_features": kept_features(out / "normalized") if (out / "normalized").exists() else {},
-        "ari": ari_by_model(out / "evaluation" / "summary.tsv"),
+        "kept_features": kept_features(out, list(config["modalities"])),
+        "ari": ari_by_model(Path(out.summary)),
         "noop": [],
     }
     status = "ok" if run["returncode"] == 0 else f"FAILED (exit {run['returncode']}, see {run['log']})"
@@ -649,7 +654,8 @@ def run_scaling(quick: bool, work_root: Path, cores: int = 2, log=print) -> dict
         profile = Profile(n, base.raw_features, base.kept, base.quick_overrides)
         config = cohort_config(profile, f"scale_n{n}")
         # --quick: only simulation, split and normalization (the end_to_end run smoke-tests the rest).
-        targets = [f"results/{config['dataset']}/normalized/{m}.h5ad" for m in config["modalities"]] if quick else []
+        run = RunLayout.of_dataset(config["dataset"])
+        targets = [run.normalized(m) for m in config["modalities"]] if quick else []
         results.append(run_case(f"scale_n{n}", config, work_root, cores, 0, targets, log))
     ok = [case for case in results if case["run"]["returncode"] == 0]
     ns = [float(case["n_tumors"]) for case in ok]

@@ -33,6 +33,7 @@ from benchmarks.end_to_end import RUN_TIMEOUT_S, SIMULATION, SNAKEMAKE, snakemak
 from benchmarks.machine import REPO
 from oncoae.evaluation import ranking
 from oncoae.evaluation.ranking import VALIDATION_PREFIX, metric_statistics, tie_margin
+from oncoae.layout import RunLayout
 from oncoae.workflow import merge_sections
 
 
@@ -132,10 +133,10 @@ def cohort_config(cohort: Cohort, seeds: Sequence[int], quick: bool = False) -> 
 
 def cohort_targets(config: dict) -> list[str]:
     """What this benchmark reads, relative to the run folder (rules/evaluate.smk)."""
-    out = f"results/{config['dataset']}/evaluation"
-    targets = [f"{out}/summary.tsv"]
+    run = RunLayout.of_dataset(config["dataset"])
+    targets = [run.summary]
     if (config.get("evaluation") or {}).get("tumor_type"):
-        targets.append(f"{out}/tumor_types/metrics.tsv")
+        targets.append(run.tumor_type_table("metrics"))
     return targets
 
 
@@ -152,7 +153,7 @@ def run_cohort(cohort: Cohort, config: dict, work_root: Path, cores: int, log=pr
     wall = float(run.get("wall_s", run["wall_s_outside"]))
     status = "ok" if run["returncode"] == 0 else f"FAILED (exit {run['returncode']}, see {run['log']})"
     log(f"  {cohort.name}: {status}; {wall:.1f} s")
-    out = workdir / "results" / config["dataset"] / "evaluation"
+    out = RunLayout.of_dataset(config["dataset"], workdir / "results")
     return {
         "cohort": cohort.name,
         "real": cohort.real,
@@ -168,8 +169,8 @@ def run_cohort(cohort: Cohort, config: dict, work_root: Path, cores: int, log=pr
         "returncode": run["returncode"],
         "log": run["log"],
         "log_tail": run.get("log_tail"),
-        "summary": str(out / "summary.tsv"),
-        "tumor_types": str(out / "tumor_types" / "metrics.tsv"),
+        "summary": out.summary,
+        "tumor_types": out.tumor_type_table("metrics"),
     }
 
 

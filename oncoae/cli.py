@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from oncoae.layout import RunLayout
+
 log = logging.getLogger("oncoae")
 
 
@@ -114,13 +116,13 @@ def _read_inputs(specs: dict[str, dict], level: str | None):
     return tables, clinical, genes_named
 
 
-def _barcode_level_of_run(run: Path) -> str | None:
+def _barcode_level_of_run(run: RunLayout) -> str | None:
     """'patient' or 'sample' for a run on TCGA barcodes (from its split.tsv), else None."""
     import pandas as pd
 
     from oncoae.data.tcga import barcode_level
 
-    path = run / "split.tsv"
+    path = Path(run.split)
     if not path.exists():
         return None
     return barcode_level(pd.Index(pd.read_csv(path, sep="\t", usecols=["sample"], dtype=str)["sample"]))
@@ -147,36 +149,36 @@ def _transposed_hints(specs: dict[str, dict], from_config: bool) -> dict[str, st
     return hints
 
 
-def _model_paths(run: Path, model: str, seed: int | None) -> tuple[Path, int | None]:
-    """An autoencoder's checkpoint and seed, or a baseline's fitted extractor (``models/<m>/baseline.joblib``)
-    and the seed asked for (baselines are deterministic; the seed only picks the k-means run of the clusters)."""
-    model_dir = run / "models" / model
+def _model_paths(run: RunLayout, model: str, seed: int | None) -> tuple[Path, int | None]:
+    """An autoencoder's checkpoint and seed, or a baseline's fitted extractor and the seed asked for (baselines
+    are deterministic; the seed only picks the k-means run of the clusters)."""
+    model_dir, models_dir = Path(run.model_dir(model)), Path(run.models_dir)
     if not model_dir.is_dir():
-        known = sorted(p.name for p in (run / "models").glob("*")) if (run / "models").is_dir() else []
-        raise CommandError(f"{run}: no trained model {model!r} (models here: {known or 'none'})")
-    if (model_dir / "baseline.joblib").exists():
-        return model_dir / "baseline.joblib", seed
-    seeds = sorted(int(p.name.removeprefix("seed")) for p in model_dir.glob("seed*") if (p / "model.pt").exists())
+        known = sorted(p.name for p in models_dir.glob("*")) if models_dir.is_dir() else []
+        raise CommandError(f"{run.root}: no trained model {model!r} (models here: {known or 'none'})")
+    if Path(run.baseline_model(model)).exists():
+        return Path(run.baseline_model(model)), seed
+    seeds = run.finished_seeds(model)
     if seed is None:
         if not seeds:
             raise CommandError(f"{model_dir}: no finished seed (seed*/model.pt)")
         seed = seeds[0]
-    path = model_dir / f"seed{seed}" / "model.pt"
+    path = Path(run.checkpoint(model, seed))
     if not path.exists():
         raise CommandError(f"{model_dir}: no model for seed {seed} (seeds here: {seeds})")
     return path, seed
 
 
-def _clusters_of(run: Path, model: str, group: str, seed: int | None, latent):
+def _clusters_of(run: RunLayout, model: str, group: str, seed: int | None, latent):
     """The run's k-means cluster of each tumor (nearest centroid fitted on training tumors), as a categorical
     over all k clusters; ``seed`` None (a baseline without --seed) takes the lowest seed of the centroids."""
     import pandas as pd
 
     from oncoae.evaluation.clustering import assign_to_centroids, read_centroids
 
-    path = run / "clusters" / f"{group}.centroids.tsv"
+    path = Path(run.centroids(group))
     if not path.exists():
-        raise CommandError(f"{run}: no k-means centroids ({path}); run the workflow's clustering first")
+        raise CommandError(f"{run.root}: no k-means centroids ({path}); run the workflow's clustering first")
     if seed is None:
         seeds = pd.read_csv(path, sep="\t", usecols=["model", "seed"]).query("model == @model")["seed"]
         if seeds.empty:
@@ -215,7 +217,7 @@ def write_latent(adata, out: Path) -> None:
 
 
 def encode_command(args: argparse.Namespace) -> int:
-    run = Path(args.run)
+    run = RunLayout(args.run)  # every file of the run is found through its layout
     out = Path(args.out)
     if out.suffix not in OUTPUT_SUFFIXES:
         raise CommandError(
@@ -246,10 +248,10 @@ def encode_command(args: argparse.Namespace) -> int:
                 f"--input {spec['path']}: a MAF gives 0/1 gene calls, but modality {name!r} of the model is "
                 f"{kinds[name]}, not binary"
             )
-    normalizer_paths = {name: run / "normalized" / f"{name}.normalizer.npz" for name in modality_names}
+    normalizer_paths = {name: Path(run.normalizer(name)) for name in modality_names}
     for name, path in normalizer_paths.items():
         if not path.exists():
-            raise CommandError(f"{run}: the normalizer of modality {name!r} is missing ({path})")
+            raise CommandError(f"{run.root}: the normalizer of modality {name!r} is missing ({path})")
     sources = {name: str(spec["path"]) for name, spec in specs.items() if name != "__clinical__"}
     hints = _transposed_hints({name: specs[name] for name in sources}, from_config)
     tables, clinical, genes_named = _read_inputs(specs, _barcode_level_of_run(run))
@@ -259,7 +261,7 @@ def encode_command(args: argparse.Namespace) -> int:
             features = encoder.normalizers[name].features_
             tables[name] = gene_calls_for_model(tables[name], named, features, name, source=sources[name])
     encoder.check_inputs(tables, sources=sources, transposed_hint=hints)
-    uns = {"model": args.model, "run": str(run)}
+    uns = {"model": args.model, "run": str(args.run)}
     if seed is not None:
         uns["seed"] = seed
     adata = encoder.encode_to_anndata(tables, clinical, uns=uns, samples=input_order(tables))

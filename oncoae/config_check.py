@@ -19,20 +19,24 @@ class ConfigError(ValueError):
     pass
 
 
-def _resolve(schema: Mapping, root: Mapping) -> Mapping:
+def resolve_reference(schema: Mapping, root: Mapping) -> Mapping:
+    """``schema`` itself, or the node of ``root`` its ``$ref`` ("#/definitions/...") points to."""
     reference = schema.get("$ref")
     if isinstance(reference, str) and reference.startswith("#/"):
         node: Mapping = root
         for part in reference[2:].split("/"):
             node = node[part]
-        return _resolve(node, root)
+        return resolve_reference(node, root)
     return schema
+
+
+_resolve = resolve_reference  # the name oncoae.tuning.space imports
 
 
 def unknown_keys(config: Mapping, schema: Mapping, root: Mapping | None = None, where: str = "") -> list[str]:
     """Messages for every key the schema does not allow, with the closest allowed key where there is one."""
     root = root or schema
-    schema = _resolve(schema, root)
+    schema = resolve_reference(schema, root)
     if not isinstance(config, Mapping):
         return []
     properties = schema.get("properties", {})

@@ -8,13 +8,13 @@ if ATTRIBUTED:
 
     rule attribute_features:
         input:
-            models=expand(f"{OUT}/models/{{model}}/seed{{seed}}/model.pt", model=ATTRIBUTED, seed=SEEDS),
-            normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
+            models=[RUN.checkpoint(model, seed) for model in ATTRIBUTED for seed in SEEDS],
+            normalized=[RUN.normalized(modality) for modality in MODALITIES],
             # The simulator's ground truth (var columns subtype_signal, risk_program) for validation.tsv.
-            raw=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES) if config["source"] == "simulate" else [],
-            split=f"{OUT}/split.tsv",
-            clusters=f"{OUT}/clusters/autoencoders.tsv",
-            centroids=f"{OUT}/clusters/autoencoders.centroids.tsv",
+            raw=[RUN.raw(modality) for modality in MODALITIES] if config["source"] == "simulate" else [],
+            split=RUN.split,
+            clusters=RUN.clusters("autoencoders"),
+            centroids=RUN.centroids("autoencoders"),
         output:
             tables=[path for path in ATTRIBUTIONS if not path.endswith(".png")],
             figures=[
@@ -29,9 +29,9 @@ if ATTRIBUTED:
             settings=canonical({k: v for k, v in config["attribution"].items() if k not in ("enabled", "models")}),
             validate=config["source"] == "simulate",
         log:
-            f"{LOGS}/attribute_features.log",
+            RUN.log("attribute_features"),
         benchmark:
-            f"{BENCH}/attribute_features/attribute_features.tsv"
+            RUN.benchmark("attribute_features")
         conda:
             "../envs/oncoae.yaml"
         threads: 1

@@ -5,17 +5,17 @@ rule fit_baseline:
     input:
         adatas=normalized_inputs,
     output:
-        latent=f"{OUT}/latent/{{baseline}}/baseline.h5ad",
+        latent=RUN.baseline_latent("{baseline}"),
         # The fitted extractor, for `python -m oncoae encode --model <baseline>` on new tumors.
-        model=f"{OUT}/models/{{baseline}}/baseline.joblib",
+        model=RUN.baseline_model("{baseline}"),
     params:
         modalities=lambda wildcards: modalities_of(wildcards.baseline),
         family=lambda wildcards: MODELS[wildcards.baseline].family,
         settings=canonical(config["models"]["baseline"]),
     log:
-        f"{LOGS}/fit_baseline/{{baseline}}.log",
+        RUN.log("fit_baseline", "{baseline}"),
     benchmark:
-        f"{BENCH}/fit_baseline/{{baseline}}.tsv"
+        RUN.benchmark("fit_baseline", "{baseline}")
     conda:
         "../envs/oncoae.yaml"
     threads: 1

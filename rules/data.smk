@@ -6,15 +6,15 @@ if config["source"] == "simulate":
 
     rule simulate_cohort:
         output:
-            modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
-            clinical=f"{OUT}/data/clinical.tsv",
+            modalities=[RUN.raw(modality) for modality in MODALITIES],
+            clinical=RUN.clinical,
         params:
             simulation=canonical(config["simulation"]),
             modalities=MODALITIES,
         log:
-            f"{LOGS}/simulate_cohort.log",
+            RUN.log("simulate_cohort"),
         benchmark:
-            f"{BENCH}/simulate_cohort/simulate_cohort.tsv"
+            RUN.benchmark("simulate_cohort")
         conda:
             "../envs/oncoae.yaml"
         threads: 1
@@ -30,9 +30,9 @@ else:
         input:
             unpack(clinical_sources),
         output:
-            f"{OUT}/data/clinical.tsv",
+            RUN.clinical,
             # Tumors whose survival is not evaluable (clinical.survival.invalid), for the report.
-            survival_excluded=f"{OUT}/data/survival_excluded.tsv",
+            survival_excluded=RUN.survival_excluded,
         params:
             id_column=config["clinical"]["id_column"],
             labels=config["clinical"]["labels"],
@@ -42,9 +42,9 @@ else:
             source=config["source"],
             cancer_types=config["xena"]["cancer_types"],
         log:
-            f"{LOGS}/ingest_clinical.log",
+            RUN.log("ingest_clinical"),
         benchmark:
-            f"{BENCH}/ingest_clinical/ingest_clinical.tsv"
+            RUN.benchmark("ingest_clinical")
         conda:
             "../envs/oncoae.yaml"
         threads: 1
@@ -57,11 +57,11 @@ else:
     rule ingest_modality:
         input:
             table=modality_source,
-            clinical=f"{OUT}/data/clinical.tsv",
+            clinical=RUN.clinical,
         output:
-            f"{OUT}/data/{{modality}}.h5ad",
+            RUN.raw("{modality}"),
             # Counts for the report: tumors in the file, without a clinical row (dropped), kept; MAF variants.
-            summary=f"{OUT}/data/{{modality}}.ingest.tsv",
+            summary=RUN.ingest_summary("{modality}"),
         params:
             orientation=lambda wildcards: config["modalities"][wildcards.modality]["orientation"],
             keep_normals=config["harmonize"]["keep_normals"],
@@ -72,9 +72,9 @@ else:
                 config["modalities"][wildcards.modality]["cbioportal_file"] if config["source"] == "cbioportal" else None
             ),
         log:
-            f"{LOGS}/ingest_modality/{{modality}}.log",
+            RUN.log("ingest_modality", "{modality}"),
         benchmark:
-            f"{BENCH}/ingest_modality/{{modality}}.tsv"
+            RUN.benchmark("ingest_modality", "{modality}")
         conda:
             "../envs/oncoae.yaml"
         threads: 1
@@ -87,17 +87,17 @@ else:
 
 rule split_samples:
     input:
-        clinical=f"{OUT}/data/clinical.tsv",
-        modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
+        clinical=RUN.clinical,
+        modalities=[RUN.raw(modality) for modality in MODALITIES],
     output:
-        f"{OUT}/split.tsv",
+        RUN.split,
     params:
         split=canonical(config["split"]),
         n_clusters=config["clustering"]["k"],
     log:
-        f"{LOGS}/split_samples.log",
+        RUN.log("split_samples"),
     benchmark:
-        f"{BENCH}/split_samples/split_samples.tsv"
+        RUN.benchmark("split_samples")
     conda:
         "../envs/oncoae.yaml"
     threads: 1

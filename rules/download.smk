@@ -6,8 +6,8 @@ rule download_xena_dataset:
     output:
         f"{CACHE}/xena/{{host}}/{{dataset_file}}",
     params:
-        urls=lambda wildcards: xena_download_params(wildcards)["urls"],
-        sha256=lambda wildcards: xena_download_params(wildcards)["sha256"],
+        urls=lambda wildcards: PLAN.xena_download(wildcards.dataset_file)["urls"],
+        sha256=lambda wildcards: PLAN.xena_download(wildcards.dataset_file)["sha256"],
         retry=canonical(config["download"]["retry"]),
     log:
         f"{CACHE}/logs/xena/{{host}}/{{dataset_file}}.log",
@@ -25,8 +25,8 @@ rule download_cbioportal_study:
     output:
         directory(f"{CACHE}/cbioportal/{{study}}"),
     params:
-        url=lambda wildcards: cbioportal_study_url(config["cbioportal"]["base_url"], wildcards.study),
-        archive=lambda wildcards: f"{CACHE}/cbioportal/{wildcards.study}.tar.gz",
+        url=lambda wildcards: PLAN.cbioportal_url(wildcards.study),
+        archive=lambda wildcards: PLAN.cbioportal_archive(wildcards.study),
         sha256=lambda wildcards: config["download"]["sha256"].get(wildcards.study),
         retry=canonical(config["download"]["retry"]),
     log:

@@ -5,24 +5,20 @@
 
 rule encode_autoencoder:
     input:
-        models=lambda wildcards: expand(
-            f"{OUT}/models/{wildcards.autoencoder}/seed{{seed}}/model.pt", seed=SEEDS
-        ),
-        normalizers=lambda wildcards: expand(
-            f"{OUT}/normalized/{{modality}}.normalizer.npz", modality=modalities_of(wildcards.autoencoder)
-        ),
-        raw=lambda wildcards: expand(f"{OUT}/data/{{modality}}.h5ad", modality=modalities_of(wildcards.autoencoder)),
-        clinical=f"{OUT}/data/clinical.tsv",
-        split=f"{OUT}/split.tsv",
+        models=lambda wildcards: [RUN.checkpoint(wildcards.autoencoder, seed) for seed in SEEDS],
+        normalizers=lambda wildcards: [RUN.normalizer(m) for m in modalities_of(wildcards.autoencoder)],
+        raw=lambda wildcards: [RUN.raw(m) for m in modalities_of(wildcards.autoencoder)],
+        clinical=RUN.clinical,
+        split=RUN.split,
     output:
-        expand(f"{OUT}/latent/{{{{autoencoder}}}}/seed{{seed}}.h5ad", seed=SEEDS),
+        [RUN.latent("{autoencoder}", seed) for seed in SEEDS],
     params:
         modalities=lambda wildcards: modalities_of(wildcards.autoencoder),
         seeds=SEEDS,
     log:
-        f"{LOGS}/encode_autoencoder/{{autoencoder}}.log",
+        RUN.log("encode_autoencoder", "{autoencoder}"),
     benchmark:
-        f"{BENCH}/encode_autoencoder/{{autoencoder}}.tsv"
+        RUN.benchmark("encode_autoencoder", "{autoencoder}")
     conda:
         "../envs/oncoae.yaml"
     threads: 1

@@ -4,33 +4,27 @@
 # on the demo, and the baselines are scored while the autoencoders still train.
 
 
-# Keys read only by the tumor-type rules below: changing them re-runs nothing else.
-TUMOR_TYPE_KEYS = ("tumor_type", "within_type", "within_type_k")
-
-
 rule cluster_and_evaluate:
     input:
         latents=lambda wildcards: [latent_path(m, s) for m in models_in_group(wildcards.group) for s in SEEDS],
     output:
-        clusters=f"{OUT}/clusters/{{group}}.tsv",
-        k_selection=f"{OUT}/clusters/{{group}}.k_selection.tsv",
-        centroids=f"{OUT}/clusters/{{group}}.centroids.tsv",
-        metrics=f"{OUT}/evaluation/{{group}}.tsv",
-        contributions=f"{OUT}/evaluation/{{group}}.contributions.tsv",
-        leiden=f"{OUT}/evaluation/{{group}}.leiden.tsv",
-        enrichment=f"{OUT}/evaluation/{{group}}.enrichment.tsv",
+        clusters=RUN.clusters("{group}"),
+        k_selection=RUN.k_selection("{group}"),
+        centroids=RUN.centroids("{group}"),
+        metrics=RUN.metrics("{group}"),
+        contributions=RUN.contributions("{group}"),
+        leiden=RUN.leiden("{group}"),
+        enrichment=RUN.enrichment("{group}"),
     params:
         models=lambda wildcards: models_in_group(wildcards.group),
         seeds=SEEDS,
         clustering=canonical(config["clustering"]),
         clinical=canonical({k: config["clinical"][k] for k in ("labels", "survival")}),
-        evaluation=canonical(
-            {k: v for k, v in config["evaluation"].items() if k not in ("characterize_top", *TUMOR_TYPE_KEYS)}
-        ),
+        evaluation=PLAN.evaluation_params(),
     log:
-        f"{LOGS}/cluster_and_evaluate/{{group}}.log",
+        RUN.log("cluster_and_evaluate", "{group}"),
     benchmark:
-        f"{BENCH}/cluster_and_evaluate/{{group}}.tsv"
+        RUN.benchmark("cluster_and_evaluate", "{group}")
     conda:
         "../envs/oncoae.yaml"
     threads: 1
@@ -43,17 +37,17 @@ rule cluster_and_evaluate:
 
 rule summarize_evaluation:
     input:
-        expand(f"{OUT}/evaluation/{{group}}.tsv", group=GROUPS_IN_USE),
+        [RUN.metrics(group) for group in GROUPS_IN_USE],
     output:
         report(
-            f"{OUT}/evaluation/summary.tsv",
+            RUN.summary,
             caption="../report/summary.rst",
             category="Evaluation",
         ),
     log:
-        f"{LOGS}/summarize_evaluation.log",
+        RUN.log("summarize_evaluation"),
     benchmark:
-        f"{BENCH}/summarize_evaluation/summarize_evaluation.tsv"
+        RUN.benchmark("summarize_evaluation")
     conda:
         "../envs/oncoae.yaml"
     threads: 1
@@ -67,19 +61,19 @@ rule summarize_evaluation:
 # Top features per cluster and modality of every model of a group (first seed), on normalized held-out inputs.
 rule characterize_clusters:
     input:
-        clusters=f"{OUT}/clusters/{{group}}.tsv",
-        normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
+        clusters=RUN.clusters("{group}"),
+        normalized=[RUN.normalized(modality) for modality in MODALITIES],
     output:
-        f"{OUT}/characterization/{{group}}.tsv",
+        RUN.characterization("{group}"),
     params:
         models=lambda wildcards: models_in_group(wildcards.group),
         modalities=MODALITIES,
         modalities_of=lambda wildcards: {m: modalities_of(m) for m in models_in_group(wildcards.group)},
         n_top=config["evaluation"]["characterize_top"],
     log:
-        f"{LOGS}/characterize_clusters/{{group}}.log",
+        RUN.log("characterize_clusters", "{group}"),
     benchmark:
-        f"{BENCH}/characterize_clusters/{{group}}.tsv"
+        RUN.benchmark("characterize_clusters", "{group}")
     conda:
         "../envs/oncoae.yaml"
     threads: 1
@@ -91,36 +85,19 @@ rule characterize_clusters:
 
 
 # Tumor types (evaluation.tumor_type, off by default): held-out classification by the classification head, by
-# logistic regression on training latents and on each normalized modality, k-means with k = number of types,
+# logistic regression on training latents and on each normalized modality, k-means with k = the number of types,
 # and subtypes within evaluation.within_type; then a confusion matrix per model and method and a UMAP by type.
-TUMOR_TYPE = config["evaluation"]["tumor_type"]
-TUMOR_TYPE_DIR = f"{OUT}/evaluation/tumor_types"
-TUMOR_TYPE_FIGURES = f"{OUT}/figures/tumor_types"
-TUMOR_TYPE_MODELS = [*AUTOENCODERS, *BASELINES]
-# Confusion figures by name: (model, method), methods head (classification heads on the type), latent_lr, raw_lr.
-TUMOR_TYPE_CONFUSION = tumor_type_plan(config, MODELS, MODEL_CONFIG) if TUMOR_TYPE else {}
-TUMOR_TYPE_TABLES = {
-    name: f"{TUMOR_TYPE_DIR}/{name}.tsv" for name in ("metrics", "recall", "confusion", "within_type")
-}
-TUMOR_TYPE_TARGETS = (
-    [
-        *TUMOR_TYPE_TABLES.values(),
-        *[f"{TUMOR_TYPE_FIGURES}/confusion_{name}.png" for name in TUMOR_TYPE_CONFUSION],
-        *[f"{TUMOR_TYPE_FIGURES}/umap_{model}.png" for model in TUMOR_TYPE_MODELS],
-    ]
-    if TUMOR_TYPE
-    else []
-)
-
-
 if TUMOR_TYPE:
+    # Confusion figures by name: (model, method), methods head (classification heads on the type), latent_lr, raw_lr.
+    TUMOR_TYPE_CONFUSION = PLAN.tumor_type_confusion
+    TUMOR_TYPE_MODELS = PLAN.tumor_type_models
 
     rule evaluate_tumor_types:
         input:
             latents=[latent_path(m, s) for m in TUMOR_TYPE_MODELS for s in SEEDS],
-            normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
+            normalized=[RUN.normalized(modality) for modality in MODALITIES],
         output:
-            **TUMOR_TYPE_TABLES,
+            **PLAN.tumor_type_tables,
         params:
             label=TUMOR_TYPE,
             models=TUMOR_TYPE_MODELS,
@@ -136,9 +113,9 @@ if TUMOR_TYPE:
             permutations=config["evaluation"]["permutations"],
             max_permutations=config["evaluation"]["max_permutations"],
         log:
-            f"{LOGS}/evaluate_tumor_types.log",
+            RUN.log("evaluate_tumor_types"),
         benchmark:
-            f"{BENCH}/evaluate_tumor_types/evaluate_tumor_types.tsv"
+            RUN.benchmark("evaluate_tumor_types")
         conda:
             "../envs/oncoae.yaml"
         threads: 1
@@ -150,11 +127,10 @@ if TUMOR_TYPE:
 
     rule plot_tumor_types:
         input:
-            confusion=TUMOR_TYPE_TABLES["confusion"],
+            confusion=PLAN.tumor_type_tables["confusion"],
             latents=[latent_path(m, SEEDS[0]) for m in TUMOR_TYPE_MODELS],
         output:
-            confusion=[f"{TUMOR_TYPE_FIGURES}/confusion_{name}.png" for name in TUMOR_TYPE_CONFUSION],
-            umap=[f"{TUMOR_TYPE_FIGURES}/umap_{model}.png" for model in TUMOR_TYPE_MODELS],
+            **PLAN.tumor_type_figures(),
         params:
             label=TUMOR_TYPE,
             models=TUMOR_TYPE_MODELS,
@@ -163,9 +139,9 @@ if TUMOR_TYPE:
             confusion_plan=TUMOR_TYPE_CONFUSION,
             umap_seed=config["report"]["umap_seed"],
         log:
-            f"{LOGS}/plot_tumor_types.log",
+            RUN.log("plot_tumor_types"),
         benchmark:
-            f"{BENCH}/plot_tumor_types/plot_tumor_types.tsv"
+            RUN.benchmark("plot_tumor_types")
         conda:
             "../envs/oncoae.yaml"
         threads: 1

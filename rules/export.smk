@@ -3,27 +3,27 @@
 # One job per export: annotating one latent takes milliseconds, importing anndata a few seconds.
 
 # (model, k-means seed) -> its latent and its annotated copy; a baseline's one latent serves every seed.
-ANNOTATED_PAIRS = [[model, seed] for model in MODELS for seed in SEEDS]
-ANNOTATED = [f"{OUT}/annotated/{model}/seed{seed}.h5ad" for model, seed in ANNOTATED_PAIRS]
+ANNOTATED_PAIRS = PLAN.annotated_pairs
+ANNOTATED = PLAN.annotated
 # The run's latents once each: (model, seed) for an autoencoder, (model, None) for a baseline.
-EXPORTED_LATENTS = [[m, s] for m in AUTOENCODERS for s in SEEDS] + [[m, None] for m in BASELINES]
-MUDATA = f"{OUT}/{DATASET}.h5mu"
+EXPORTED_LATENTS = PLAN.exported_latents
+MUDATA = RUN.mudata
 
 
 rule annotate_latents:
     input:
         latents=[latent_path(model, seed) for model, seed in ANNOTATED_PAIRS],
-        clusters=expand(f"{OUT}/clusters/{{group}}.tsv", group=GROUPS_IN_USE),
-        centroids=expand(f"{OUT}/clusters/{{group}}.centroids.tsv", group=GROUPS_IN_USE),
-        clinical=f"{OUT}/data/clinical.tsv",
+        clusters=[RUN.clusters(group) for group in GROUPS_IN_USE],
+        centroids=[RUN.centroids(group) for group in GROUPS_IN_USE],
+        clinical=RUN.clinical,
     output:
         ANNOTATED,
     params:
         pairs=ANNOTATED_PAIRS,
     log:
-        f"{LOGS}/annotate_latents.log",
+        RUN.log("annotate_latents"),
     benchmark:
-        f"{BENCH}/annotate_latents/annotate_latents.tsv"
+        RUN.benchmark("annotate_latents")
     conda:
         "../envs/oncoae.yaml"
     threads: 1
@@ -36,10 +36,10 @@ rule annotate_latents:
 
 rule export_mudata:
     input:
-        raw=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
-        normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
-        clinical=f"{OUT}/data/clinical.tsv",
-        split=f"{OUT}/split.tsv",
+        raw=[RUN.raw(modality) for modality in MODALITIES],
+        normalized=[RUN.normalized(modality) for modality in MODALITIES],
+        clinical=RUN.clinical,
+        split=RUN.split,
         latents=[latent_path(model, seed if seed is not None else SEEDS[0]) for model, seed in EXPORTED_LATENTS],
         annotated=ANNOTATED,
     output:
@@ -49,9 +49,9 @@ rule export_mudata:
         latents=EXPORTED_LATENTS,
         pairs=ANNOTATED_PAIRS,
     log:
-        f"{LOGS}/export_mudata.log",
+        RUN.log("export_mudata"),
     benchmark:
-        f"{BENCH}/export_mudata/export_mudata.tsv"
+        RUN.benchmark("export_mudata")
     conda:
         "../envs/oncoae.yaml"
     threads: 1

@@ -3,18 +3,18 @@
 
 rule normalize_modality:
     input:
-        raw=f"{OUT}/data/{{modality}}.h5ad",
-        clinical=f"{OUT}/data/clinical.tsv",
-        split=f"{OUT}/split.tsv",
+        raw=RUN.raw("{modality}"),
+        clinical=RUN.clinical,
+        split=RUN.split,
     output:
-        adata=f"{OUT}/normalized/{{modality}}.h5ad",
-        normalizer=f"{OUT}/normalized/{{modality}}.normalizer.npz",
+        adata=RUN.normalized("{modality}"),
+        normalizer=RUN.normalizer("{modality}"),
     params:
         normalization=lambda wildcards: canonical(config["modalities"][wildcards.modality]["normalization"]),
     log:
-        f"{LOGS}/normalize_modality/{{modality}}.log",
+        RUN.log("normalize_modality", "{modality}"),
     benchmark:
-        f"{BENCH}/normalize_modality/{{modality}}.tsv"
+        RUN.benchmark("normalize_modality", "{modality}")
     conda:
         "../envs/oncoae.yaml"
     threads: 1

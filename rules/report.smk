@@ -6,13 +6,13 @@
 rule plot_model_figures:
     input:
         latents=lambda wildcards: [latent_path(model, SEEDS[0]) for model in models_in_group(wildcards.group)],
-        clusters=f"{OUT}/clusters/{{group}}.tsv",
-        k_selection=f"{OUT}/clusters/{{group}}.k_selection.tsv",
-        contributions=f"{OUT}/evaluation/{{group}}.contributions.tsv",
-        histories=lambda wildcards: [p for ps in histories_of_group(wildcards.group).values() for p in ps],
+        clusters=RUN.clusters("{group}"),
+        k_selection=RUN.k_selection("{group}"),
+        contributions=RUN.contributions("{group}"),
+        histories=lambda wildcards: [p for ps in PLAN.histories_of_group(wildcards.group).values() for p in ps],
     output:
         report(
-            directory(f"{OUT}/figures/{{group}}"),
+            directory(RUN.figure_dir("{group}")),
             patterns=["{name}.png"],
             caption="../report/figures.rst",
             category="Figures",
@@ -21,14 +21,14 @@ rule plot_model_figures:
     params:
         models=lambda wildcards: models_in_group(wildcards.group),
         seeds=SEEDS,
-        histories=lambda wildcards: histories_of_group(wildcards.group),
+        histories=lambda wildcards: PLAN.histories_of_group(wildcards.group),
         labels=config["clinical"]["labels"],
         survival=canonical(config["clinical"]["survival"]),
         umap_seed=config["report"]["umap_seed"],
     log:
-        f"{LOGS}/plot_model_figures/{{group}}.log",
+        RUN.log("plot_model_figures", "{group}"),
     benchmark:
-        f"{BENCH}/plot_model_figures/{{group}}.tsv"
+        RUN.benchmark("plot_model_figures", "{group}")
     conda:
         "../envs/oncoae.yaml"
     threads: 1
@@ -41,10 +41,10 @@ rule plot_model_figures:
 
 rule plot_comparison:
     input:
-        summary=f"{OUT}/evaluation/summary.tsv",
+        summary=RUN.summary,
     output:
         report(
-            directory(f"{OUT}/figures/comparison"),
+            directory(RUN.figure_dir("comparison")),
             patterns=["{name}.png"],
             caption="../report/comparison.rst",
             category="Evaluation",
@@ -53,9 +53,9 @@ rule plot_comparison:
         labels=config["clinical"]["labels"],
         survival=canonical(config["clinical"]["survival"]),
     log:
-        f"{LOGS}/plot_comparison.log",
+        RUN.log("plot_comparison"),
     benchmark:
-        f"{BENCH}/plot_comparison/plot_comparison.tsv"
+        RUN.benchmark("plot_comparison")
     conda:
         "../envs/oncoae.yaml"
     threads: 1
@@ -68,58 +68,51 @@ rule plot_comparison:
 
 rule render_report:
     input:
-        summary=f"{OUT}/evaluation/summary.tsv",
-        figures=expand(f"{OUT}/figures/{{group}}", group=["comparison", *GROUPS_IN_USE]),
-        contributions=expand(f"{OUT}/evaluation/{{group}}.contributions.tsv", group=GROUPS_IN_USE),
-        leiden=expand(f"{OUT}/evaluation/{{group}}.leiden.tsv", group=GROUPS_IN_USE),
-        enrichment=expand(f"{OUT}/evaluation/{{group}}.enrichment.tsv", group=GROUPS_IN_USE),
-        characterization=expand(f"{OUT}/characterization/{{group}}.tsv", group=GROUPS_IN_USE),
-        split=f"{OUT}/split.tsv",
-        modalities=expand(f"{OUT}/data/{{modality}}.h5ad", modality=MODALITIES),
-        normalized=expand(f"{OUT}/normalized/{{modality}}.h5ad", modality=MODALITIES),
-        tuning=tuning_report_inputs(),
+        summary=RUN.summary,
+        figures=[RUN.figure_dir(group) for group in ["comparison", *GROUPS_IN_USE]],
+        contributions=[RUN.contributions(group) for group in GROUPS_IN_USE],
+        leiden=[RUN.leiden(group) for group in GROUPS_IN_USE],
+        enrichment=[RUN.enrichment(group) for group in GROUPS_IN_USE],
+        characterization=[RUN.characterization(group) for group in GROUPS_IN_USE],
+        split=RUN.split,
+        modalities=[RUN.raw(modality) for modality in MODALITIES],
+        normalized=[RUN.normalized(modality) for modality in MODALITIES],
+        tuning=PLAN.tuning_report_inputs(),
         # Empty unless evaluation.tumor_type is set (rules/evaluate.smk).
-        tumor_types=TUMOR_TYPE_TARGETS,
-        # Empty unless attributions are on (rules/common.smk).
+        tumor_types=PLAN.tumor_type_targets,
+        # Empty unless attributions are on (rules/attribute.smk).
         attributions=ATTRIBUTIONS,
         # What ingestion left out: written for every source but the simulator (rules/data.smk).
-        survival_excluded=[] if config["source"] == "simulate" else f"{OUT}/data/survival_excluded.tsv",
-        ingest=(
-            [] if config["source"] == "simulate" else expand(f"{OUT}/data/{{modality}}.ingest.tsv", modality=MODALITIES)
-        ),
+        survival_excluded=[] if config["source"] == "simulate" else RUN.survival_excluded,
+        ingest=[] if config["source"] == "simulate" else [RUN.ingest_summary(modality) for modality in MODALITIES],
     output:
-        f"{OUT}/report.html",
+        RUN.report,
     params:
-        dataset=DATASET,
+        dataset=PLAN.dataset,
         modalities=MODALITIES,
         labels=config["clinical"]["labels"],
         survival=canonical(config["clinical"]["survival"]),
         alpha=config["evaluation"]["alpha"],
-        config_text=config_as_text(),
+        config_text=PLAN.config_text(),
         workflow_dir=workflow.basedir,
-        input_files=input_files(),
-        benchmark_dir=BENCH,
-        tuning=tuning_report_files(),
+        input_files=PLAN.input_files(),
+        benchmark_dir=RUN.benchmarks_dir,
+        tuning=PLAN.tuning_report_files(),
         seeds=SEEDS,
         tumor_type=TUMOR_TYPE,
-        tumor_type_tables=TUMOR_TYPE_TABLES if TUMOR_TYPE else {},
-        tumor_type_confusion=TUMOR_TYPE_CONFUSION,
-        tumor_type_models=TUMOR_TYPE_MODELS if TUMOR_TYPE else [],
-        tumor_type_figures=TUMOR_TYPE_FIGURES,
+        tumor_type_tables=PLAN.tumor_type_tables if TUMOR_TYPE else {},
+        tumor_type_confusion=PLAN.tumor_type_confusion,
+        tumor_type_models=PLAN.tumor_type_models if TUMOR_TYPE else [],
+        tumor_type_figures=RUN.figure_dir("tumor_types"),
         attributed=ATTRIBUTED,
-        # <OUT>/attribution, from an input's path (<OUT>/attribution/<model>/<file>); unused when none is attributed.
-        attribution_dir=lambda wildcards, input: (
-            str(Path(input.attributions[0]).parents[1]) if input.attributions else ""
-        ),
+        # Unused when no model is attributed (a param of an input function: Snakemake does not compare it).
+        attribution_dir=lambda wildcards, input: RUN.attribution_dir if input.attributions else "",
         attribution_method=config["attribution"]["method"],
-        notes=[
-            "Kernel PCA is fitted on at most "
-            f"{config['models']['baseline']['max_train_samples']} training tumors (a random subsample beyond that)."
-        ],
+        notes=[PLAN.kernel_pca_note()],
     log:
-        f"{LOGS}/render_report.log",
+        RUN.log("render_report"),
     benchmark:
-        f"{BENCH}/render_report/render_report.tsv"
+        RUN.benchmark("render_report")
     conda:
         "../envs/oncoae.yaml"
     threads: 1

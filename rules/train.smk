@@ -6,26 +6,24 @@ rule train_autoencoder:
         unpack(tuned_hyperparameters),  # best.yaml of a tuned model (rules/tune.smk); nothing for the others
         adatas=normalized_inputs,
     output:
-        model=f"{OUT}/models/{{autoencoder}}/seed{{seed}}/model.pt",
-        history=f"{OUT}/models/{{autoencoder}}/seed{{seed}}/history.tsv",
+        model=RUN.checkpoint("{autoencoder}", "{seed}"),
+        history=RUN.history("{autoencoder}", "{seed}"),
     params:
         modalities=lambda wildcards: modalities_of(wildcards.autoencoder),
-        architecture=lambda wildcards: autoencoder_params(wildcards.autoencoder)["architecture"],
-        training=lambda wildcards: autoencoder_params(wildcards.autoencoder)["training"],
-        heads=lambda wildcards: autoencoder_params(wildcards.autoencoder)["heads"],
-        kinds=lambda wildcards: autoencoder_params(wildcards.autoencoder)["kinds"],
-        losses=lambda wildcards: autoencoder_params(wildcards.autoencoder)["losses"],
-        work_dir=lambda wildcards: f"{WORK}/train/{wildcards.autoencoder}/seed{wildcards.seed}",
+        # The model's config (oncoae.settings.AutoencoderSettings.params), the one param that retrains it.
+        model=autoencoder_params,
+        operational=operational_training,
+        work_dir=lambda wildcards: RUN.work("train", wildcards.autoencoder, f"seed{wildcards.seed}"),
     log:
-        f"{LOGS}/train_autoencoder/{{autoencoder}}/seed{{seed}}.log",
+        RUN.log("train_autoencoder", "{autoencoder}", "seed{seed}"),
     benchmark:
-        f"{BENCH}/train_autoencoder/{{autoencoder}}/seed{{seed}}.tsv"
+        RUN.benchmark("train_autoencoder", "{autoencoder}", "seed{seed}")
     conda:
         "../envs/oncoae.yaml"
-    threads: config["training"]["threads"]
+    threads: lambda wildcards: PLAN.training_threads(wildcards.autoencoder)
     resources:
         mem_mb=lambda wildcards, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=lambda wildcards, attempt: config["resources"]["train_runtime"] * attempt,
-        gpu=1 if USES_GPU else 0,
+        gpu=lambda wildcards: int(PLAN.uses_gpu(wildcards.autoencoder)),
     script:
         "../scripts/train_autoencoder.py"

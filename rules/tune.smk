@@ -8,24 +8,24 @@ rule tune_worker:
     input:
         adatas=normalized_inputs,
     output:
-        f"{OUT}/tuning/{{autoencoder}}/worker{{worker}}.tsv",
+        RUN.tuning_worker("{autoencoder}", "{worker}"),
     params:
         modalities=lambda wildcards: modalities_of(wildcards.autoencoder),
-        model=lambda wildcards: autoencoder_params(wildcards.autoencoder),
-        space=lambda wildcards: canonical(TUNING[wildcards.autoencoder]["space"]),
-        settings=lambda wildcards: tuning_settings(wildcards.autoencoder),
-        study=lambda wildcards: f"{tuning_dir(wildcards.autoencoder)}/study.journal",
-        work_dir=lambda wildcards: f"{WORK}/tune/{wildcards.autoencoder}/worker{wildcards.worker}",
+        model=autoencoder_params,
+        space=lambda wildcards: PLAN.tuning_space(wildcards.autoencoder),
+        settings=lambda wildcards: PLAN.tuning_settings(wildcards.autoencoder),
+        study=lambda wildcards: RUN.study(wildcards.autoencoder),
+        work_dir=lambda wildcards: RUN.work("tune", wildcards.autoencoder, f"worker{wildcards.worker}"),
     log:
-        f"{LOGS}/tune_worker/{{autoencoder}}/worker{{worker}}.log",
+        RUN.log("tune_worker", "{autoencoder}", "worker{worker}"),
     benchmark:
-        f"{BENCH}/tune_worker/{{autoencoder}}/worker{{worker}}.tsv"
+        RUN.benchmark("tune_worker", "{autoencoder}", "worker{worker}")
     wildcard_constraints:
-        autoencoder=_alternatives(TUNED),
+        autoencoder=alternatives(TUNED),
         worker=r"\d+",
     conda:
         "../envs/oncoae.yaml"
-    threads: config["training"]["threads"]
+    threads: lambda wildcards: PLAN.training_threads(wildcards.autoencoder)
     # The search is the tuned model's critical path, and its workers should run side by side: start them before
     # other jobs that are ready at the same time.
     priority: 10
@@ -33,8 +33,8 @@ rule tune_worker:
         mem_mb=lambda wildcards, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=lambda wildcards, attempt: config["resources"]["train_runtime"]
         * attempt
-        * trials_per_worker(wildcards.autoencoder),
-        gpu=1 if USES_GPU else 0,
+        * PLAN.trials_per_worker(wildcards.autoencoder),
+        gpu=lambda wildcards: int(PLAN.uses_gpu(wildcards.autoencoder)),
     script:
         "../scripts/tune_worker.py"
 
@@ -44,33 +44,33 @@ rule select_hyperparameters:
         adatas=normalized_inputs,
         workers=tuning_worker_outputs,
     output:
-        best=f"{OUT}/tuning/{{autoencoder}}/best.yaml",
-        trials=f"{OUT}/tuning/{{autoencoder}}/trials.tsv",
-        importances=f"{OUT}/tuning/{{autoencoder}}/importances.tsv",
+        best=RUN.tuning("{autoencoder}", "best.yaml"),
+        trials=RUN.tuning("{autoencoder}", "trials.tsv"),
+        importances=RUN.tuning("{autoencoder}", "importances.tsv"),
         history=report(
-            f"{OUT}/tuning/{{autoencoder}}/history.png",
+            RUN.tuning("{autoencoder}", "history.png"),
             caption="../report/tuning.rst",
             category="Hyperparameter search",
             subcategory="{autoencoder}",
         ),
         importance=report(
-            f"{OUT}/tuning/{{autoencoder}}/importance.png",
+            RUN.tuning("{autoencoder}", "importance.png"),
             caption="../report/tuning.rst",
             category="Hyperparameter search",
             subcategory="{autoencoder}",
         ),
     params:
         modalities=lambda wildcards: modalities_of(wildcards.autoencoder),
-        model=lambda wildcards: autoencoder_params(wildcards.autoencoder),
-        space=lambda wildcards: canonical(TUNING[wildcards.autoencoder]["space"]),
-        settings=lambda wildcards: tuning_settings(wildcards.autoencoder),
-        study=lambda wildcards: f"{tuning_dir(wildcards.autoencoder)}/study.journal",
+        model=autoencoder_params,
+        space=lambda wildcards: PLAN.tuning_space(wildcards.autoencoder),
+        settings=lambda wildcards: PLAN.tuning_settings(wildcards.autoencoder),
+        study=lambda wildcards: RUN.study(wildcards.autoencoder),
     log:
-        f"{LOGS}/select_hyperparameters/{{autoencoder}}.log",
+        RUN.log("select_hyperparameters", "{autoencoder}"),
     benchmark:
-        f"{BENCH}/select_hyperparameters/{{autoencoder}}.tsv"
+        RUN.benchmark("select_hyperparameters", "{autoencoder}")
     wildcard_constraints:
-        autoencoder=_alternatives(TUNED),
+        autoencoder=alternatives(TUNED),
     conda:
         "../envs/oncoae.yaml"
     threads: 1

@@ -32,7 +32,7 @@ from oncoae.data.split import make_split
 from oncoae.evaluation.evaluate import ClusteringSettings, EvaluationSettings, cluster_latents, evaluate_seed
 from oncoae.evaluation.survival import SurvivalData, fit_cox_risk
 from oncoae.training.fit import TrainingSettings, fit_autoencoder
-from oncoae.training.setup import training_problem
+from oncoae.training.problem import training_problem
 
 MODALITIES = ("expression", "methylation", "mutation")
 KINDS = {"expression": "continuous", "methylation": "continuous", "mutation": "binary"}

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from oncoae.models.heads import classification_loss, cox_partial_likelihood_loss, gaussian_kl_divergence
+from oncoae.models.heads import classification_loss, cox_partial_likelihood_loss
 from oncoae.models.likelihoods import (
     BernoulliLikelihood,
     BetaLikelihood,
@@ -14,6 +14,7 @@ from oncoae.models.likelihoods import (
     masked_reconstruction_loss,
 )
 from oncoae.models.networks import ArchitectureError, ArchitectureSpec, MultiModalAutoencoder
+from oncoae.models.prior import gaussian_kl_divergence
 from oncoae.training.task import AutoencoderTask, reconstruction_weights
 
 MODALITIES = {"rna": (7, "continuous"), "mut": (5, "binary")}

@@ -17,6 +17,7 @@ import psutil
 import pytest
 import torch
 import yaml
+from snakemake.utils import validate
 
 from oncoae.config_check import ConfigError, check_config_keys
 from oncoae.models.checkpoint import load_model
@@ -29,6 +30,7 @@ from oncoae.tuning.space import (
     overrides,
     parse_space,
 )
+from oncoae.workflow import plan_run
 
 from .conftest import REPO, SNAKEMAKE, TINY_CONFIG, run_snakemake, write_config
 
@@ -296,9 +298,14 @@ def test_two_parallel_workers_share_one_study_and_the_tuned_model_uses_the_best_
         "pruning": {"n_startup_trials": 3, "n_warmup_epochs": 8},
         "space": SPACE,
     }
-    path = write_config(tmp_path, _tuning_config("tuned", search))
+    config = _tuning_config("tuned", search)
+    path = write_config(tmp_path, config)
     run_snakemake(tmp_path, path)
     out = tmp_path / "results" / "tuned"
+    # The search's files are where the run layout says (tests/test_layout.py checks the other kinds).
+    files = plan_run(config, SCHEMA, lambda c: validate(c, str(REPO / "config" / "schema.yaml"))).run_files()
+    for kind in ("tuning", "tuning_worker", "study"):
+        assert files[kind] and all((tmp_path / p).exists() for p in files[kind]), kind
     study = _study(out / "tuning" / "ae_multimodal" / "study.journal")
     finished = study.get_trials(states=FINISHED)
     assert 8 <= len(finished) <= 9  # two workers finishing at the same instant may overshoot by one

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import io
 import re
 
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from oncoae.data.normalize import ModalityNormalizer, apply_transform
+from oncoae.layout import RunLayout
 
 from .conftest import REPO, SNAKEMAKE, TINY_CONFIG, run_snakemake, write_config
 
@@ -168,6 +170,30 @@ def test_changing_one_normalization_reruns_only_what_depends_on_it(tiny_run, tmp
     # Models are trained by the jobs whose output is a model.pt (attribute_features reads every model.pt).
     trained = set(re.findall(r"^\s+output: \S*models/(ae_\w+)/seed\d+/model\.pt", detail.stdout, re.MULTILINE))
     assert trained == {"ae_methylation", "ae_multimodal", "ae_vae_cox"}
+
+
+def test_a_variants_operational_training_keys_take_effect_and_retrain_nothing(tmp_path):
+    """A variant's checkpoint interval and threads reach its training job (they once came from the top level);
+    changing them afterwards leaves the model as it is."""
+    config = copy.deepcopy(TINY_CONFIG)
+    config["seeds"] = [0]
+    config["training"]["checkpoint_every_n_epochs"] = 1000  # the top level never checkpoints in 3 epochs
+    config["models"]["autoencoders"]["variants"] = {
+        "ops": {
+            "modalities": ["expression"],
+            "training": {"max_epochs": 3, "checkpoint_every_n_epochs": 1, "threads": 2},
+        }
+    }
+    run = RunLayout.of_dataset("tiny")
+    target = run.checkpoint("ae_ops", 0)
+    run_snakemake(tmp_path, write_config(tmp_path, config), target)
+    assert (tmp_path / run.work("train", "ae_ops", "seed0") / "checkpoints" / "last.ckpt").exists()
+    log = (tmp_path / run.log("train_autoencoder", "ae_ops", "seed0")).read_text()
+    assert "2 thread(s)" in log  # the variant's training.threads (the top level has 1), within --cores 2
+    config["models"]["autoencoders"]["variants"]["ops"]["training"].update(checkpoint_every_n_epochs=7, threads=1)
+    changed = write_config(tmp_path, config)
+    result = run_snakemake(tmp_path, changed, target, "--dry-run")
+    assert "Nothing to be done" in result.stdout + result.stderr
 
 
 def test_lint_is_clean():

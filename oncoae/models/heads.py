@@ -1,4 +1,5 @@
-"""Losses of the optional supervised heads and of the VAE prior: pure functions of tensors."""
+"""Losses of the optional supervised heads (Cox, classification): pure functions of tensors. The VAE's KL term is
+in ``oncoae.models.prior``."""
 
 from __future__ import annotations
 
@@ -30,8 +31,3 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
     if not bool(known.any()):
         return logits.sum() * 0.0
     return F.cross_entropy(logits[known], labels[known])
-
-
-def gaussian_kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, exp(log_var)) || N(0, I)) summed over latent dimensions, averaged over tumors."""
-    return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=1).mean()

@@ -1,1 +1,1 @@
-"""Lightning training of the autoencoders (imports Lightning: only training jobs should import this room)."""
+"""Lightning training of the autoencoders (imports Lightning: only training jobs should import this package)."""

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -28,47 +28,20 @@ from lightning.pytorch.plugins.environments import SLURMEnvironment
 
 from oncoae.data.modality import ModalityBatchSource, matrix_bytes
 from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
+from oncoae.settings import TrainingSettings
 from oncoae.training.batches import batch_loader
 from oncoae.training.task import AutoencoderTask, ObjectiveSettings
 from oncoae.warnings_filters import silence_lightning_noise
 
 log = logging.getLogger(__name__)
 
-# The `lightning` package logger always adds its own console handler. Inside a workflow step (where the root
-# logger writes to the step's log file) route its messages there instead of onto the Snakemake console.
-if logging.getLogger().handlers:
-    logging.getLogger("lightning").handlers.clear()
 
-
-@dataclass
-class TrainingSettings:
-    """The ``training:`` config section (defaults as in config/schema.yaml)."""
-
-    max_epochs: int = 300
-    min_epochs: int = 1
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-3
-    patience: int = 10
-    accelerator: str = "cpu"
-    devices: int | str = 1
-    strategy: str = "auto"
-    precision: str = "32-true"
-    gradient_clip_val: float | None = None
-    fused_optimizer: bool = True
-    modality_dropout: float = 0.2
-    deterministic: bool = True
-    modality_weights: dict[str, float] = field(default_factory=dict)
-    modality_weighting: str = "features"
-    progress_bar: bool | None = None
-    checkpoint_every_n_epochs: int = 10
-    early_stopping_monitor: str = "val_loss"
-    tensorboard: bool = False
-
-    @classmethod
-    def from_config(cls, section: dict) -> TrainingSettings:
-        known = {key: value for key, value in section.items() if key in cls.__dataclass_fields__}
-        return cls(**known)
+def route_lightning_logs() -> None:
+    """Inside a workflow step, whose root logger writes to the step's log file, send the ``lightning`` logger's
+    messages there rather than to the console handler Lightning adds to it at import. Idempotent; nothing
+    changes where the root logger has no handler (outside a step)."""
+    if logging.getLogger().handlers:
+        logging.getLogger("lightning").handlers.clear()
 
 
 @dataclass
@@ -218,7 +191,8 @@ def _fingerprint(
 ) -> str:
     """Identifies one training problem, so a stale checkpoint from another config or data is never resumed."""
     digest = hashlib.sha256()
-    identity = [architecture.to_dict(), asdict(settings), asdict(objective), seed, layout]
+    # Operational keys are left out: a job resumed with another checkpoint interval or thread count is the same.
+    identity = [architecture.to_dict(), settings.model_dict(), asdict(objective), seed, layout]
     digest.update(json.dumps(identity, sort_keys=True, default=str).encode())
     for source in (train, val):
         digest.update("\n".join(source.samples).encode())
@@ -292,19 +266,11 @@ def fit_autoencoder(
     are further Lightning callbacks (a hyperparameter search's metric and pruning); an exception one raises
     (e.g. optuna.TrialPruned) ends the fit and propagates.
     """
+    route_lightning_logs()
     work_dir = Path(work_dir)
     objective = objective or ObjectiveSettings()
     pl.seed_everything(seed, workers=True, verbose=False)
-    task = AutoencoderTask(
-        architecture.to_dict(),
-        learning_rate=settings.learning_rate,
-        weight_decay=settings.weight_decay,
-        modality_weights=settings.modality_weights or None,
-        fused_optimizer=settings.fused_optimizer,
-        modality_dropout=settings.modality_dropout,
-        objective=asdict(objective),
-        modality_weighting=settings.modality_weighting,
-    )
+    task = AutoencoderTask(architecture.to_dict(), settings.to_dict(), asdict(objective))
     # The parameter layout joins the fingerprint: a checkpoint written by another version of the network code
     # (same config, different modules) is started afresh instead of failing to load.
     layout = [(name, tuple(value.shape)) for name, value in task.state_dict().items()]

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import lightning.pytorch as pl
 import torch
 
-from oncoae.models.heads import classification_loss, cox_partial_likelihood_loss, gaussian_kl_divergence
+from oncoae.models.heads import classification_loss, cox_partial_likelihood_loss
 from oncoae.models.likelihoods import LossTerms, masked_reconstruction_loss
 from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
+from oncoae.models.prior import gaussian_kl_divergence
+from oncoae.settings import TrainingSettings
 
 
 class NonFiniteLossError(RuntimeError):
@@ -58,26 +60,25 @@ def reconstruction_weights(
 
 
 class AutoencoderTask(pl.LightningModule):
-    """Trains a ``MultiModalAutoencoder`` on reconstruction of the modalities each tumor has (plus heads)."""
+    """Trains a ``MultiModalAutoencoder`` on reconstruction of the modalities each tumor has (plus heads).
 
-    def __init__(
-        self,
-        architecture: dict,
-        learning_rate: float = 1e-3,
-        weight_decay: float = 0.0,
-        modality_weights: dict[str, float] | None = None,
-        fused_optimizer: bool = True,
-        modality_dropout: float = 0.0,
-        objective: dict | None = None,
-        modality_weighting: str = "features",
-    ) -> None:
+    ``architecture``: ``ArchitectureSpec.to_dict()``; ``training``: ``TrainingSettings.to_dict()`` (the learning
+    rate, weight decay, fused optimizer, modality dropout and weighting are read from it; keys left out take the
+    schema's defaults); ``objective``: ``ObjectiveSettings`` as a dict (None: the plain autoencoder's).
+    """
+
+    def __init__(self, architecture: dict, training: dict | None = None, objective: dict | None = None) -> None:
         super().__init__()
         # Plain dicts only, so checkpoints stay loadable with torch.load(weights_only=True).
         self.save_hyperparameters()
         self.spec = ArchitectureSpec.from_dict(architecture)
         self.network = MultiModalAutoencoder(self.spec)
+        self.settings = TrainingSettings.from_config(training)
         self.objective = ObjectiveSettings(**(objective or {}))
-        self.loss_weights = reconstruction_weights(self.spec, modality_weighting, modality_weights)
+        modality_weighting = self.settings.modality_weighting
+        self.loss_weights = reconstruction_weights(
+            self.spec, modality_weighting, self.settings.modality_weights or None
+        )
         # Reconstruction terms are per-feature means; dividing the KL (a sum over latent dimensions) by the width
         # that makes the weighted reconstruction a per-feature figure puts both on one scale, so beta = 1 is the
         # usual evidence lower bound of a unit-variance Gaussian decoder, whatever the number of features.
@@ -94,7 +95,7 @@ class AutoencoderTask(pl.LightningModule):
         Every tumor keeps at least one modality, and the loss still scores the reconstruction of all modalities
         the tumor has, so the joint latent learns to predict a hidden modality from the others.
         """
-        rate = float(self.hparams.modality_dropout)
+        rate = float(self.settings.modality_dropout)
         if not self.training or rate <= 0 or presence.shape[1] < 2:
             return presence
         keep = presence & (torch.rand(presence.shape, device=presence.device) >= rate)
@@ -235,7 +236,7 @@ class AutoencoderTask(pl.LightningModule):
         # The fused Adam kernel (CPU and CUDA) is markedly faster per step on these small MLPs; see benchmarks/.
         return torch.optim.Adam(
             self.parameters(),
-            lr=self.hparams.learning_rate,
-            weight_decay=self.hparams.weight_decay,
-            fused=bool(self.hparams.fused_optimizer),
+            lr=self.settings.learning_rate,
+            weight_decay=self.settings.weight_decay,
+            fused=bool(self.settings.fused_optimizer),
         )
