@@ -36,6 +36,7 @@ import yaml
 
 from benchmarks.machine import REPO
 from oncoae.layout import RunLayout
+from oncoae.provenance import read_benchmarks
 from oncoae.workflow import merge_sections
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -284,24 +285,6 @@ def timed_snakemake(
 # What a finished run left behind
 
 
-def read_rule_benchmarks(bench_dir: Path):
-    """One row per job from the workflow's ``benchmark:`` files (rule = first folder under ``bench_dir``)."""
-    import pandas as pd
-
-    frames = []
-    for path in sorted(bench_dir.rglob("*.tsv")):
-        table = pd.read_csv(path, sep="\t", na_values=["NA", "-"])
-        table.insert(0, "job", str(path.relative_to(bench_dir).with_suffix("")))
-        table.insert(0, "rule", path.relative_to(bench_dir).parts[0])
-        frames.append(table)
-    if not frames:
-        return pd.DataFrame(columns=["rule", "job", "s", "max_rss", "cpu_time"])
-    jobs = pd.concat(frames, ignore_index=True)
-    for column in ("s", "max_rss", "cpu_time"):
-        jobs[column] = pd.to_numeric(jobs.get(column), errors="coerce")
-    return jobs
-
-
 def rule_breakdown(jobs) -> list[list]:
     if jobs.empty:
         return []
@@ -385,7 +368,7 @@ def run_case(
     log(f"  {name}: snakemake on {simulation.get('n_tumors')} tumors in {workdir} ...")
     run = timed_snakemake(workdir, config_path, cores, "run", targets, timeout_s=RUN_TIMEOUT_S)
     out = RunLayout.of_dataset(config["dataset"], workdir / "results")
-    jobs = read_rule_benchmarks(Path(out.benchmarks_dir))
+    jobs = read_benchmarks(out.benchmarks_dir)
     case = {
         "case": name,
         "dataset": config["dataset"],

@@ -227,15 +227,16 @@ def encode_command(args: argparse.Namespace) -> int:
     from_config = len(args.input) == 1 and "=" not in args.input[0]
     specs = _parse_inputs(args.input, args.orientation)
 
-    from oncoae.encoding import BaselineEncoder, add_head_predictions, gene_calls_for_model
-    from oncoae.encoding import TrainedEncoder as HeldOutEncoder
+    from oncoae.encoding import BaselineEncoder, TrainedEncoder, add_head_predictions, gene_calls_for_model
 
     is_baseline = model_path.suffix == ".joblib"
     extra, kinds = {}, {}
+    # The model is read once: its modalities and kinds check the inputs, then it encodes them.
     if is_baseline:
         from oncoae.baselines import BaselineExtractor
 
-        modality_names = BaselineExtractor.load(model_path).modality_names
+        extractor = BaselineExtractor.load(model_path)
+        modality_names = extractor.modality_names
     else:
         from oncoae.models.checkpoint import load_model
 
@@ -255,7 +256,10 @@ def encode_command(args: argparse.Namespace) -> int:
     sources = {name: str(spec["path"]) for name, spec in specs.items() if name != "__clinical__"}
     hints = _transposed_hints({name: specs[name] for name in sources}, from_config)
     tables, clinical, genes_named = _read_inputs(specs, _barcode_level_of_run(run))
-    encoder = (BaselineEncoder if is_baseline else HeldOutEncoder).from_files(model_path, normalizer_paths)
+    from oncoae.data.normalize import ModalityNormalizer
+
+    normalizers = {name: ModalityNormalizer.load(path) for name, path in normalizer_paths.items()}
+    encoder = BaselineEncoder(extractor, normalizers) if is_baseline else TrainedEncoder(network, normalizers)
     for name, named in genes_named.items():
         if name in encoder.normalizers:  # an unknown modality is named by check_inputs
             features = encoder.normalizers[name].features_

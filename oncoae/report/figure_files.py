@@ -1,9 +1,9 @@
-"""The names of a run's figure files, in figures/<group>/ and figures/comparison/: the plotting steps write them
-and the report finds them, both through this module, so a name is spelled once.
+"""The names of a run's figure files, in figures/<group>/ and figures/comparison/, as prefixes taken from the run
+layout's ``FIGURES`` (oncoae/layout.py), where each name is spelled once: the plotting steps write them and the
+report finds them through this module.
 
 A figure file is ``<prefix><parts joined by _>.png``: ``umap_ae_multimodal.png``, ``contingency_pca_subtype.png``,
-``kcurve.png``. The report finds a kind of figure by its prefix in the folders it is given (``find_figures``);
-the run layout names the folders.
+``kcurve.png``. The report finds a kind of figure by its prefix in the folders it is given (``find_figures``).
 """
 
 from __future__ import annotations
@@ -11,17 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from oncoae.layout import FIGURES
+
 SUFFIX = ".png"
-# figures/comparison/: one bar chart per headline metric (rule plot_comparison).
-ARI_BARS = "ari_"  # + label
-C_INDEX_BARS = "c_index_"  # + survival time column
+
+
+def _prefix(folder_kind: str, kind: str) -> str:
+    """The fixed start of a figure name: ``umap_{model}`` -> ``umap_``; a name without fields is itself."""
+    return FIGURES[folder_kind][kind].split("{", 1)[0]
+
+
+# figures/comparison/: one bar chart per headline metric (rule plot_comparison), named <metric>_<label>.
+ARI_BARS = FIGURES["comparison"]["metric_bars"].format(metric="ari", label="")  # + label
+C_INDEX_BARS = FIGURES["comparison"]["metric_bars"].format(metric="c_index", label="")  # + survival time column
 # figures/<group>/: per model of the group (rule plot_model_figures).
-UMAP = "umap_"  # + model
-CONTINGENCY = "contingency_"  # + model, label
-KAPLAN_MEIER = "km_"  # + model
-TRAINING_CURVES = "training_"  # + model (autoencoders)
-CONTRIBUTION = "contribution_"  # + metric, label (multi-modal models together)
-K_CURVE = "kcurve"  # one per group
+UMAP = _prefix("group", "umap")  # + model
+CONTINGENCY = _prefix("group", "contingency")  # + model, label
+KAPLAN_MEIER = _prefix("group", "km")  # + model
+TRAINING_CURVES = _prefix("group", "training")  # + model (autoencoders)
+CONTRIBUTION = _prefix("group", "contribution")  # + metric, label (multi-modal models together)
+K_CURVE = _prefix("group", "kcurve")  # one per group
 
 
 def figure_file(folder: str | Path, prefix: str, *parts: str) -> Path:

@@ -26,7 +26,7 @@ from lightning.pytorch.callbacks import Callback, Checkpoint, EarlyStopping, Mod
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 
-from oncoae.data.modality import ModalityBatchSource, matrix_bytes
+from oncoae.data.modality import ModalityBatchSource, data_fingerprint
 from oncoae.models.networks import ArchitectureSpec, MultiModalAutoencoder
 from oncoae.settings import TrainingSettings
 from oncoae.training.batches import batch_loader
@@ -194,12 +194,7 @@ def _fingerprint(
     # Operational keys are left out: a job resumed with another checkpoint interval or thread count is the same.
     identity = [architecture.to_dict(), settings.model_dict(), asdict(objective), seed, layout]
     digest.update(json.dumps(identity, sort_keys=True, default=str).encode())
-    for source in (train, val):
-        digest.update("\n".join(source.samples).encode())
-        for values in (*source.values.values(), *source.targets.values()):
-            for part in matrix_bytes(values):
-                digest.update(part)
-        digest.update(source.presence.tobytes())
+    digest.update(data_fingerprint(train, val).encode())
     return digest.hexdigest()
 
 

@@ -39,7 +39,7 @@ from optuna_integration import PyTorchLightningPruningCallback
 from oncoae.data.modality import ModalityBatchSource, data_fingerprint
 from oncoae.evaluation.survival import SurvivalData, risk_concordance
 from oncoae.training.fit import TrainingSettings, fit_autoencoder
-from oncoae.training.setup import TrainingProblem, training_problem
+from oncoae.training.problem import TrainingProblem, training_problem
 from oncoae.training.task import NonFiniteLossError
 from oncoae.tuning.space import (
     METRIC_DIRECTIONS,

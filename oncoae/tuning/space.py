@@ -14,17 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from oncoae.config_check import _resolve
+from oncoae.settings import OPERATIONAL_TRAINING_KEYS
 
 SEARCHABLE_SECTIONS = ("architecture", "training")
 # Keys that change how a job runs but not the model it produces, or where it runs: a search over them means nothing.
-NOT_SEARCHABLE = (
-    "training.threads",
-    "training.progress_bar",
-    "training.checkpoint_every_n_epochs",
-    "training.accelerator",
-    "training.devices",
-    "training.strategy",
-)
+NOT_SEARCHABLE = tuple(f"training.{key}" for key in (*OPERATIONAL_TRAINING_KEYS, "accelerator", "devices", "strategy"))
 HIDDEN_SIZES = "architecture.hidden_sizes"
 # Optimization direction of each metric the search may be scored by (validation tumors only).
 METRIC_DIRECTIONS = {"val_reconstruction_loss": "minimize", "val_c_index": "maximize"}
