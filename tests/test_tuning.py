@@ -7,6 +7,7 @@ import copy
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import anndata as ad
@@ -21,7 +22,16 @@ from snakemake.utils import validate
 
 from oncoae.config_check import ConfigError, check_config_keys
 from oncoae.models.checkpoint import load_model
-from oncoae.tuning.search import SearchSettings, journal_storage, open_study, run_worker, search_problem, trials_table
+from oncoae.tuning import search as search_module
+from oncoae.tuning.search import (
+    SearchSettings,
+    fail_stale_trials,
+    journal_storage,
+    open_study,
+    run_worker,
+    search_problem,
+    trials_table,
+)
 from oncoae.tuning.space import (
     TuningConfigError,
     check_tuning,
@@ -406,3 +416,27 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path):
             assert retried[number].params == before[number].params
     best = yaml.safe_load((out / "tuning" / "ae_multimodal" / "best.yaml").read_text())
     assert best["trial"] == study.best_trial.number
+
+
+def test_a_starting_worker_fails_only_stale_trials(monkeypatch):
+    """Worker 1 starts while the study holds: its own leftover trial (stale: Snakemake never runs one worker
+    twice), worker 0's live trial, an untagged trial whose worker died between asking and tagging, and an untagged
+    trial that a live worker tags a moment later. Only the first and the third are failed and queued again; the
+    untagged orphan is not left RUNNING, which would keep the search a trial short."""
+    monkeypatch.setattr(search_module, "UNTAGGED_STALE_SECONDS", 1.0)
+    study = optuna.create_study()
+    own, live, orphan, late = (study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}) for _ in range(4))
+    own.set_user_attr("worker", 1)
+    live.set_user_attr("worker", 0)
+    tagger = threading.Timer(0.3, late.set_user_attr, args=("worker", 0))
+    tagger.start()
+    try:
+        failed = fail_stale_trials(study, worker=1)
+    finally:
+        tagger.join()
+    assert failed == [own.number, orphan.number]
+    states = {t.number: t.state for t in study.trials}
+    assert states[own.number] == states[orphan.number] == optuna.trial.TrialState.FAIL
+    assert states[live.number] == states[late.number] == optuna.trial.TrialState.RUNNING
+    queued = [t for t in study.trials if t.state == optuna.trial.TrialState.WAITING]
+    assert sorted(t.user_attrs["retry_of"] for t in queued) == [own.number, orphan.number]

@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import shutil
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,8 +55,10 @@ from oncoae.tuning.space import (
 log = logging.getLogger(__name__)
 
 # A RUNNING trial without a worker tag was asked for but never started: its worker died in the moment between
-# the two. Past this age it is taken for stale by whichever worker starts.
-UNTAGGED_STALE_SECONDS = 60
+# the two (a live worker tags its trial first thing, milliseconds after asking). One this young may still be a
+# live worker's, so a starting worker waits until it is this old: then it is stale, and taking it for a live
+# trial would leave the search a trial short (the budget counts RUNNING trials) with an orphan RUNNING forever.
+UNTAGGED_STALE_SECONDS = 10
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -219,12 +222,23 @@ def fail_stale_trials(study: optuna.Study, worker: int) -> list[int]:
 
     Returns the numbers of the trials failed.
     """
-    now = datetime.datetime.now()
+
+    def untagged_ages() -> dict[int, float]:
+        now = datetime.datetime.now()
+        return {
+            trial.number: (now - trial.datetime_start).total_seconds() if trial.datetime_start else 0.0
+            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if trial.user_attrs.get("worker") is None
+        }
+
+    young = [age for age in untagged_ages().values() if age <= UNTAGGED_STALE_SECONDS]
+    if young:
+        time.sleep(UNTAGGED_STALE_SECONDS - min(young) + 0.5)
+    ages = untagged_ages()
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = trial.user_attrs.get("worker")
-        untagged_age = (now - trial.datetime_start).total_seconds() if trial.datetime_start else 0.0
-        if owner == worker or (owner is None and untagged_age > UNTAGGED_STALE_SECONDS):
+        if owner == worker or (owner is None and ages.get(trial.number, 0.0) > UNTAGGED_STALE_SECONDS):
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
             if trial.params:
                 # The retry stands in for the interrupted trial, the baseline of the config's values included.
