@@ -15,7 +15,6 @@ import optuna
 import pandas as pd
 import psutil
 import pytest
-import torch
 import yaml
 
 from oncoae.config_check import ConfigError, check_config_keys
@@ -35,16 +34,6 @@ from .conftest import REPO, SNAKEMAKE, TINY_CONFIG, run_snakemake, write_config
 pytestmark = pytest.mark.workflow
 SCHEMA = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Trials in this process use one thread, as a worker job does (threads: training.threads): tiny models gain
-    nothing from more, and on a busy machine spinning threads only burn CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _tuning_config(dataset: str, search: dict) -> dict:
