@@ -106,6 +106,20 @@ def run_snakemake(
     return result
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Torch in the test process uses one thread, as a workflow job does (training.threads): the tests' networks
+    of a few dozen units gain nothing from more, and on a busy machine spinning threads only burn CPU (tests/
+    test_training.py took 103 s with the default two threads at a load of 5, 13 s with one). Session-wide, set
+    before any fixture fits a model: results compared bit for bit come from one thread count."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """The whole workflow on the tiny config, run once per test session; returns its working folder."""

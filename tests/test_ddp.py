@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,22 +20,43 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 N_TRAIN = 101
 
 
-def _run_ddp(out_dir: Path) -> tuple[dict, dict]:
+def _start_ddp(out_dir: Path) -> subprocess.Popen:
+    """One DDP run in the background: rank 0, which launches rank 1 (in its process group)."""
     out_dir.mkdir()
+    with (out_dir / "stderr.log").open("w") as stderr:
+        return subprocess.Popen(
+            [sys.executable, str(WORKER), str(out_dir), str(N_TRAIN)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            start_new_session=True,
+        )
+
+
+def _ranks(process: subprocess.Popen, out_dir: Path) -> tuple[dict, dict]:
     # A rank with one batch more would wait forever in the gradient all-reduce: the timeout turns that into a fail.
-    result = subprocess.run(
-        [sys.executable, str(WORKER), str(out_dir), str(N_TRAIN)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
+    try:
+        process.wait(timeout=300)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, (out_dir / "stderr.log").read_text()[-4000:]
     return tuple(torch.load(out_dir / f"rank{rank}.pt", weights_only=True) for rank in (0, 1))
 
 
 def test_two_ddp_ranks_see_equal_batch_counts_end_equal_and_are_reproducible(tmp_path):
-    rank0, rank1 = _run_ddp(tmp_path / "first")
+    # The second run (reproducibility) starts beside the first: their slow starts (imports, rank 1's launch, the
+    # process group) overlap; what each computes cannot.
+    first, second = _start_ddp(tmp_path / "first"), _start_ddp(tmp_path / "second")
+    try:
+        rank0, rank1 = _ranks(first, tmp_path / "first")
+        again, _ = _ranks(second, tmp_path / "second")
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
     # 7 batches padded to 8: 4 per rank in every epoch (unequal shards would give 4 and 3).
     assert rank0["batches"] == rank1["batches"] == [4] * 6
     assert rank0["best_epoch"] == rank1["best_epoch"]
@@ -42,7 +64,6 @@ def test_two_ddp_ranks_see_equal_batch_counts_end_equal_and_are_reproducible(tmp
     for name, value in rank0["state_dict"].items():
         assert torch.equal(value, rank1["state_dict"][name]), name
 
-    again, _ = _run_ddp(tmp_path / "second")
     for name, value in rank0["state_dict"].items():
         assert torch.equal(value, again["state_dict"][name]), f"second DDP run differs in {name}"
 
