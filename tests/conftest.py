@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -104,6 +106,45 @@ def run_snakemake(
             f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
         )
     return result
+
+
+class BackgroundRun:
+    """``snakemake_command`` started at once, in the background (its console goes to a file beside ``folder``):
+    runs of tiny configs are mostly serial steps that leave one of the two cores idle, so a module starts its
+    independent runs side by side and waits for each where it needs it (``result``)."""
+
+    def __init__(self, folder: Path, config_path: Path, *extra: str, timeout: int = 900) -> None:
+        self.command = snakemake_command(folder, config_path, *extra)
+        self.console = folder.with_name(f"{folder.name}.snakemake.log")
+        self.deadline = time.monotonic() + timeout
+        with self.console.open("w") as sink:
+            self.process = subprocess.Popen(
+                self.command, stdout=sink, stderr=subprocess.STDOUT, env=SNAKEMAKE_ENV, start_new_session=True
+            )
+
+    def result(self, check: bool = True) -> subprocess.CompletedProcess:
+        """Waits for the run (killed once its timeout is over); fails the test with its output unless it
+        succeeds (or not ``check``). The console is in ``stdout``, stderr included."""
+        try:
+            self.process.wait(timeout=max(1.0, self.deadline - time.monotonic()))
+        finally:
+            self.stop()
+        output = self.console.read_text()
+        if check and self.process.returncode != 0:
+            raise AssertionError(f"snakemake failed ({self.process.returncode}):\n{output[-12000:]}")
+        return subprocess.CompletedProcess(self.command, self.process.returncode, output, "")
+
+    def stop(self) -> None:
+        """Kills the run and its jobs if still running (a test failed or timed out before waiting for it)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def selected(request, name: str) -> bool:
+    """Whether a test this session runs is named ``name`` or uses the fixture ``name``: a module starts a run in
+    the background only for tests that will wait for it."""
+    return any(item.originalname == name or name in item.fixturenames for item in request.session.items)
 
 
 @pytest.fixture(scope="session", autouse=True)

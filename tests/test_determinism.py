@@ -3,10 +3,10 @@
 Two clean runs give the same bytes (the seeds are all the randomness there is), and a run whose test tumors have
 other values, labels and survival fits the same normalizers, weights, chosen epoch, baselines and k-means, through
 the workflow's own scripts (the in-process tests/test_leakage.py cannot see a script that fits on the wrong rows).
-Three runs, all on the simulated cohort as local files with a given split: two clean ones, the first of which is
-also the unperturbed side of the held-out comparison, and one with the test tumors perturbed. (The simulator
-itself is seeded: tests/test_simulate.py; a simulated run's summary is byte-identical on SLURM and locally:
-tests/test_slurm.py.)
+Three runs, all on the simulated cohort as local files with a given split and run side by side: two clean ones,
+the first of which is also the unperturbed side of the held-out comparison, and one with the test tumors
+perturbed. (The simulator itself is seeded: tests/test_simulate.py; a simulated run's summary is byte-identical on
+SLURM and locally: tests/test_slurm.py.)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from oncoae.data.simulate import SimulationSettings, simulate_cohort
 from oncoae.data.split import make_split
 from oncoae.models.checkpoint import load_model
 
-from .conftest import TINY_CONFIG, run_snakemake, write_config
+from .conftest import TINY_CONFIG, BackgroundRun, selected, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -89,25 +89,39 @@ def _write_local_dataset(folder: Path, perturb_test: bool) -> dict:
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    """Two clean runs in separate folders on the cohort as local files (see ``_write_local_dataset``); the first
-    is also the unperturbed run of ``held_out_runs``."""
-    folders = []
-    for name in ("first", "second"):
-        folder = tmp_path_factory.mktemp(name)
-        config = _write_local_dataset(folder, perturb_test=False)
-        run_snakemake(folder, write_config(folder, config), TARGET, timeout=300)
-        folders.append(folder)
-    return folders
+def runs(request, tmp_path_factory) -> dict[str, Path]:
+    """The module's runs, started side by side and awaited together: the first clean run (always), the second
+    (for the two-run tests) and the one with perturbed test tumors (for the held-out test)."""
+    wanted = {"first": False}
+    if selected(request, "two_runs"):
+        wanted["second"] = False
+    if selected(request, "held_out_runs"):
+        wanted["test_perturbed"] = True
+    started = {}
+    try:
+        for name, perturb_test in wanted.items():
+            folder = tmp_path_factory.mktemp(name)
+            config = _write_local_dataset(folder, perturb_test)
+            started[name] = (folder, BackgroundRun(folder, write_config(folder, config), TARGET, timeout=600))
+        for _folder, run in started.values():
+            run.result()
+    finally:
+        for _folder, run in started.values():
+            run.stop()
+    return {name: folder for name, (folder, _run) in started.items()}
 
 
 @pytest.fixture(scope="module")
-def held_out_runs(two_runs, tmp_path_factory):
+def two_runs(runs):
+    """Two clean runs in separate folders on the cohort as local files (see ``_write_local_dataset``); the first
+    is also the unperturbed run of ``held_out_runs``."""
+    return [runs["first"], runs["second"]]
+
+
+@pytest.fixture(scope="module")
+def held_out_runs(runs):
     """The workflow on the local files, as simulated (the first clean run) and with the test tumors perturbed."""
-    folder = tmp_path_factory.mktemp("test_perturbed")
-    config = _write_local_dataset(folder, perturb_test=True)
-    run_snakemake(folder, write_config(folder, config), TARGET, timeout=300)
-    return [two_runs[0] / OUT, folder / OUT]
+    return [runs["first"] / OUT, runs["test_perturbed"] / OUT]
 
 
 def test_two_clean_runs_give_byte_identical_summary_and_clusters(two_runs):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import REPO, run_snakemake, write_config
+from .conftest import REPO, BackgroundRun, run_snakemake, selected, write_config
 
 pytestmark = pytest.mark.workflow
 SHARED = REPO.parent / "shared" / "data"
@@ -35,6 +35,23 @@ def _trimmed_example(name: str) -> dict:
     return config
 
 
+@pytest.fixture(scope="module", autouse=True)
+def cna_rppa_run(request, tmp_path_factory):
+    """The cna-rppa run, started as the module starts (when its test is selected): it runs beside the mixomics
+    run, each mostly serial steps that leave one of the two cores idle."""
+    if not selected(request, "test_cna_rppa_runs_end_to_end"):
+        yield None
+        return
+    config = _trimmed_example("tcga-brca-cna-rppa.yaml")
+    # Up to the evaluation: the figures and the report are covered by the mixomics test, and so are Leiden
+    # clusters of real data (the sweep's neighbour graph costs each evaluation job seconds of numba compilation).
+    config["evaluation"]["leiden_resolutions"] = []
+    folder = tmp_path_factory.mktemp("cna_rppa")
+    run = BackgroundRun(folder, write_config(folder, config), "results/tcga-brca-cna-rppa/evaluation/summary.tsv")
+    yield folder, run
+    run.stop()
+
+
 def test_mixomics_held_out_tumors_without_protein_are_encoded(tmp_path):
     assert (SHARED / "tcga-brca-mixomics").is_dir(), "../shared/data must sit beside the project"
     path = write_config(tmp_path, _trimmed_example("tcga-brca-mixomics.yaml"))
@@ -56,14 +73,10 @@ def test_mixomics_held_out_tumors_without_protein_are_encoded(tmp_path):
     assert "pam50" in (out / "report.html").read_text()
 
 
-def test_cna_rppa_runs_end_to_end(tmp_path):
-    config = _trimmed_example("tcga-brca-cna-rppa.yaml")
-    # Up to the evaluation: the figures and the report are covered by the mixomics test, and so are Leiden
-    # clusters of real data (the sweep's neighbour graph costs each evaluation job seconds of numba compilation).
-    config["evaluation"]["leiden_resolutions"] = []
-    path = write_config(tmp_path, config)
-    run_snakemake(tmp_path, path, "results/tcga-brca-cna-rppa/evaluation/summary.tsv")
-    out = tmp_path / "results" / "tcga-brca-cna-rppa"
+def test_cna_rppa_runs_end_to_end(cna_rppa_run):
+    folder, run = cna_rppa_run
+    run.result()
+    out = folder / "results" / "tcga-brca-cna-rppa"
     split = pd.read_csv(out / "split.tsv", sep="\t")
     assert len(split) == 873 and (split["split"] == "test").sum() == 219
     summary = pd.read_csv(out / "evaluation" / "summary.tsv", sep="\t")

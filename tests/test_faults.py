@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.workflow
 
 MODEL = "results/tiny/models/ae_multimodal/seed0/model.pt"
 WORK = "results/tiny/.work/train/ae_multimodal/seed0"
+LOG = "results/tiny/logs/train_autoencoder/ae_multimodal/seed0.log"
 
 
 def _config() -> dict:
@@ -46,8 +48,13 @@ def _checkpoint_state(folder) -> tuple[int, int]:
 def test_killed_training_resumes_to_identical_results(tmp_path):
     reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
     reference.mkdir()
-    interrupted.mkdir()
     run_snakemake(reference, write_config(reference, _config()), MODEL)
+    # The interrupted run starts from a copy of the reference's upstream steps (Snakemake's metadata included),
+    # without anything of this training job: only training runs there, and it is the job under test.
+    shutil.copytree(reference, interrupted, symlinks=True)
+    for relative in (MODEL.rsplit("/", 1)[0], WORK, LOG, "results/tiny/benchmarks/train_autoencoder"):
+        path = interrupted / relative
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     history = "results/tiny/models/ae_multimodal/seed0/history.tsv"
     reference_history = pd.read_csv(reference / history, sep="\t")
     reference_epochs = len(reference_history)
@@ -83,7 +90,7 @@ def test_killed_training_resumes_to_identical_results(tmp_path):
     # A killed snakemake leaves its lock behind; --unlock is the documented first step after a crash.
     run_snakemake(interrupted, config_path, "--unlock")
     run_snakemake(interrupted, config_path, MODEL)
-    log = (interrupted / "results/tiny/logs/train_autoencoder/ae_multimodal/seed0.log").read_text()
+    log = (interrupted / LOG).read_text()
     assert "resuming from" in log
 
     expected = torch.load(reference / MODEL, weights_only=True)["state_dict"]
