@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import REPO, run_snakemake, write_config
+from .conftest import REPO, BackgroundRun, run_snakemake, selected, write_config
 from .public_fixtures import FixtureServer, cbioportal_tarball, xena_files
 
 pytestmark = pytest.mark.workflow
@@ -35,6 +35,30 @@ QUICK = {
 
 def _example(name: str) -> dict:
     return yaml.safe_load((REPO / "config" / "examples" / name).read_text())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cbioportal_run(request, tmp_path_factory):
+    """The cBioPortal run, started with its server as the module starts (when its test is selected): it runs
+    beside the Xena run, each mostly serial steps that leave one of the two cores idle."""
+    if not selected(request, "test_cbioportal_source_end_to_end"):
+        yield None
+        return
+    study = "brca_tcga_pan_can_atlas_2018"
+    server = FixtureServer({f"/{study}.tar.gz": cbioportal_tarball(study)})
+    try:
+        config = _example("cbioportal-brca.yaml")
+        config["cbioportal"]["base_url"] = server.url
+        config["modalities"]["expression"]["normalization"]["top_variance"] = 30
+        config.update(QUICK)
+        folder = tmp_path_factory.mktemp("cbioportal")
+        run = BackgroundRun(folder, write_config(folder, config), "results/cbioportal-brca/evaluation/summary.tsv")
+        try:
+            yield folder, run
+        finally:
+            run.stop()
+    finally:
+        server.stop()
 
 
 def test_xena_source_end_to_end_and_offline_rerun(tmp_path):
@@ -68,19 +92,10 @@ def test_xena_source_end_to_end_and_offline_rerun(tmp_path):
     assert jobs == {"ingest_clinical", "ingest_modality"}, jobs
 
 
-def test_cbioportal_source_end_to_end(tmp_path):
-    study = "brca_tcga_pan_can_atlas_2018"
-    server = FixtureServer({f"/{study}.tar.gz": cbioportal_tarball(study)})
-    config = _example("cbioportal-brca.yaml")
-    config["cbioportal"]["base_url"] = server.url
-    config["modalities"]["expression"]["normalization"]["top_variance"] = 30
-    config.update(QUICK)
-    path = write_config(tmp_path, config)
-    try:
-        run_snakemake(tmp_path, path, "results/cbioportal-brca/evaluation/summary.tsv")
-    finally:
-        server.stop()
-    out = tmp_path / "results" / "cbioportal-brca"
+def test_cbioportal_source_end_to_end(cbioportal_run):
+    folder, run = cbioportal_run
+    run.result()
+    out = folder / "results" / "cbioportal-brca"
     clinical = pd.read_csv(out / "data" / "clinical.tsv", sep="\t", index_col=0)
     assert set(clinical["OS_STATUS"].dropna()) <= {0.0, 1.0}
     assert clinical.index[0].count("-") == 2  # patient barcodes: molecular samples were joined at patient level
