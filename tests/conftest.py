@@ -109,30 +109,30 @@ def run_snakemake(
 
 
 class BackgroundRun:
-    """``snakemake_command`` started at once, in the background (its console goes to a file beside ``folder``):
-    runs of tiny configs are mostly serial steps that leave one of the two cores idle, so a module starts its
-    independent runs side by side and waits for each where it needs it (``result``)."""
+    """``snakemake_command`` started at once, in the background (its stdout and stderr go to files beside
+    ``folder``): runs of tiny configs are mostly serial steps that leave one of the two cores idle, so a module
+    starts its independent runs side by side and waits for each where it needs it (``result``)."""
 
     def __init__(self, folder: Path, config_path: Path, *extra: str, timeout: int = 900) -> None:
         self.command = snakemake_command(folder, config_path, *extra)
-        self.console = folder.with_name(f"{folder.name}.snakemake.log")
+        self.outputs = [folder.with_name(f"{folder.name}.snakemake.{stream}") for stream in ("stdout", "stderr")]
         self.deadline = time.monotonic() + timeout
-        with self.console.open("w") as sink:
+        with self.outputs[0].open("w") as stdout, self.outputs[1].open("w") as stderr:
             self.process = subprocess.Popen(
-                self.command, stdout=sink, stderr=subprocess.STDOUT, env=SNAKEMAKE_ENV, start_new_session=True
+                self.command, stdout=stdout, stderr=stderr, env=SNAKEMAKE_ENV, start_new_session=True
             )
 
     def result(self, check: bool = True) -> subprocess.CompletedProcess:
-        """Waits for the run (killed once its timeout is over); fails the test with its output unless it
-        succeeds (or not ``check``). The console is in ``stdout``, stderr included."""
+        """Waits for the run (killed once its timeout is over), as ``run_snakemake`` would have run it: fails the
+        test with its output unless it succeeds (or not ``check``)."""
         try:
             self.process.wait(timeout=max(1.0, self.deadline - time.monotonic()))
         finally:
             self.stop()
-        output = self.console.read_text()
+        stdout, stderr = (path.read_text() for path in self.outputs)
         if check and self.process.returncode != 0:
-            raise AssertionError(f"snakemake failed ({self.process.returncode}):\n{output[-12000:]}")
-        return subprocess.CompletedProcess(self.command, self.process.returncode, output, "")
+            raise AssertionError(f"snakemake failed ({self.process.returncode}):\n{stdout[-4000:]}\n{stderr[-8000:]}")
+        return subprocess.CompletedProcess(self.command, self.process.returncode, stdout, stderr)
 
     def stop(self) -> None:
         """Kills the run and its jobs if still running (a test failed or timed out before waiting for it)."""

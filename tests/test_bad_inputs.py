@@ -4,7 +4,8 @@ untouched inputs. Each case breaks one thing in a good tiny local data set.
 Most cases call what the failing step calls, in-process: the config checks the Snakefile runs while the DAG is
 built (``oncoae.workflow.check_config``), the readers of the ingest steps, the normalizer. One real snakemake run
 per distinct failing step then checks what only the workflow can show: the exit status, the one console line with
-the log's path, that the step's own declared outputs are gone, and that the inputs are untouched."""
+the log's path, that the step's own declared outputs are gone, and that the inputs are untouched (these runs start
+side by side)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from oncoae.data.simulate import ModalitySimulation, SimulationSettings, simulat
 from oncoae.data.split import make_split
 from oncoae.workflow import check_config, check_configured_columns
 
-from .conftest import REPO, run_snakemake, write_config
+from .conftest import REPO, BackgroundRun, selected, write_config
 
 SCHEMA_PATH = REPO / "config" / "schema.yaml"
 SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
@@ -556,14 +557,56 @@ def _outside_failed_logs(output: str) -> str:
     return re.sub(r"Logfile [^\n]*:\n=+\n.*?\n=+\n", "", output, flags=re.S)
 
 
+@dataclass
+class StartedRun:
+    inputs: Path
+    digest: dict[str, str]  # of the inputs, before the run started
+    run: Path
+    snakemake: BackgroundRun
+
+
+REPAIRS = "logged repairs"
+
+
+@pytest.fixture(scope="module")
+def workflow_runs(request, tmp_path_factory) -> dict[str, StartedRun]:
+    """The selected workflow cases by name (REPAIRS: the logged repairs), started side by side: each is a short
+    snakemake run, mostly its start-up, that leaves one of the two cores idle."""
+    cases = {
+        item.callspec.params["case"].name: item.callspec.params["case"]
+        for item in request.session.items
+        if item.originalname == "test_failing_step_in_the_workflow"
+    }
+    started: dict[str, StartedRun] = {}
+    try:
+        for name, case in cases.items():
+            inputs, config = _broken(tmp_path_factory.mktemp(re.sub(r"\W+", "_", name)), case)
+            started[name] = _start(inputs, config, *case.targets)
+        if selected(request, "test_logged_repairs_in_the_workflow"):
+            inputs = tmp_path_factory.mktemp("repairs") / "inputs"
+            inputs.mkdir()
+            config = _good_dataset(inputs)
+            _both(_set_cell("expr.tsv", 1, "GENE00004", "NA"), _constant_feature)(inputs, config)
+            started[REPAIRS] = _start(inputs, config, f"{OUT}/normalized/expr.h5ad")
+        yield started
+    finally:
+        for one in started.values():
+            one.snakemake.stop()
+
+
+def _start(inputs: Path, config: dict, *targets: str) -> StartedRun:
+    digest = _digest(inputs)
+    run = inputs.with_name("run")
+    run.mkdir()
+    return StartedRun(inputs, digest, run, BackgroundRun(run, write_config(run, config), *targets, timeout=300))
+
+
 @pytest.mark.workflow
 @pytest.mark.parametrize("case", RUN_CASES, ids=_ids(RUN_CASES))
-def test_failing_step_in_the_workflow(case: RunCase, tmp_path):
-    inputs, config = _broken(tmp_path, case)
-    before = _digest(inputs)
-    run = tmp_path / "run"
-    run.mkdir()
-    result = run_snakemake(run, write_config(run, config), *case.targets, check=False, timeout=300)
+def test_failing_step_in_the_workflow(case: RunCase, workflow_runs):
+    started = workflow_runs[case.name]
+    run = started.run
+    result = started.snakemake.result(check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     where = rf" \(traceback in {re.escape(case.log)}\)" if case.log else ""
@@ -575,20 +618,15 @@ def test_failing_step_in_the_workflow(case: RunCase, tmp_path):
     for declared in case.outputs:
         assert not (run / declared).exists(), declared
     assert not list(run.rglob("*.part*")), "a temporary file was left behind"
-    assert _digest(inputs) == before, "an input file was modified"
+    assert _digest(started.inputs) == started.digest, "an input file was modified"
 
 
 @pytest.mark.workflow
-def test_logged_repairs_in_the_workflow(tmp_path):
+def test_logged_repairs_in_the_workflow(workflow_runs):
     """The repairs are logged in the step's log and the run succeeds."""
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    config = _good_dataset(inputs)
-    _both(_set_cell("expr.tsv", 1, "GENE00004", "NA"), _constant_feature)(inputs, config)
-    run = tmp_path / "run"
-    run.mkdir()
-    result = run_snakemake(run, write_config(run, config), f"{OUT}/normalized/expr.h5ad", check=False, timeout=300)
+    started = workflow_runs[REPAIRS]
+    result = started.snakemake.result(check=False)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = (run / OUT / "logs/normalize_modality/expr.log").read_text()
+    log = (started.run / OUT / "logs/normalize_modality/expr.log").read_text()
     assert re.search(r"imputed 1 missing values with the training mean", log), log
     assert re.search(r"kept \d+ of 30 features \(dropped 0 missing, 1 constant", log), log
