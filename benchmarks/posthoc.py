@@ -17,9 +17,9 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import yaml
-from oncoae.evaluation.assess import ClusteringSettings
 
 from oncoae.evaluation.clustering import fit_kmeans
+from oncoae.evaluation.evaluate import ClusteringSettings
 from oncoae.evaluation.metrics import label_agreement
 
 VARIANTS = ("as_is", "standardized")
