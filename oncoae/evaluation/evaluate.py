@@ -23,9 +23,10 @@ from oncoae.evaluation.enrichment import ENRICHMENT_COLUMNS, clinical_enrichment
 from oncoae.evaluation.metrics import cluster_silhouette, label_agreement
 from oncoae.evaluation.ranking import VALIDATION_PREFIX
 from oncoae.evaluation.survival import (
+    ConcordanceCI,
     CoxRiskModel,
     SurvivalData,
-    bootstrap_concordance_ci,
+    bootstrap_risk_concordance,
     fit_cox_risk,
     logrank_p,
     permutation_logrank_p,
@@ -158,27 +159,25 @@ class ModelEvaluation:
 def _survival_rows(
     latent: np.ndarray,
     obs: pd.DataFrame,
-    is_train: np.ndarray,
     is_test: np.ndarray,
     test_clusters: np.ndarray,
+    cox: CoxRiskModel | None,
     settings: EvaluationSettings,
     seed: int,
 ) -> list[dict]:
     time_column, event_column = settings.survival_columns
     test_survival = SurvivalData.from_table(obs.loc[is_test], time_column, event_column)
-    train_survival = SurvivalData.from_table(obs.loc[is_train], time_column, event_column)
     permutation = permutation_logrank_p(
         test_clusters, test_survival, settings.permutations, max(settings.permutations, settings.max_permutations), seed
     )
-    interval = bootstrap_concordance_ci(
-        latent[is_train],
-        train_survival,
-        latent[is_test],
-        test_survival,
-        settings.cox_penalizer,
-        n_boot=settings.bootstrap,
-        level=settings.confidence_level,
-        seed=seed,
+    # The one Cox model of this seed (fitted on training tumors): the test C-index, its interval, and the
+    # validation and leave-one-modality-out scores all come from it.
+    interval = (
+        bootstrap_risk_concordance(
+            cox, latent[is_test], test_survival, settings.bootstrap, settings.confidence_level, seed
+        )
+        if cox is not None
+        else ConcordanceCI(float("nan"), float("nan"), float("nan"), 0)
     )
     rows = [
         ("logrank_p", logrank_p(test_clusters, test_survival)),
@@ -317,8 +316,9 @@ def evaluate_seed(
     for label in settings.labels:
         for metric, value in label_agreement(test_clusters, obs.loc[is_test, label]).items():
             rows.append({"metric": metric, "label": label, "value": value})
+    cox = _train_cox(latent, obs, is_train, settings)
     if settings.survival_columns is not None:
-        rows += _survival_rows(latent, obs, is_train, is_test, test_clusters, settings, seed)
+        rows += _survival_rows(latent, obs, is_test, test_clusters, cox, settings, seed)
     enrichment = pd.DataFrame(columns=ENRICHMENT_COLUMNS)
     if settings.enrichment_columns:
         enrichment = clinical_enrichment(
@@ -334,7 +334,6 @@ def evaluate_seed(
                     "value": float(np.nanmean(obs.loc[is_test, column].to_numpy(float))),
                 }
             )
-    cox = _train_cox(latent, obs, is_train, settings)
     is_val = (obs["split"] == "val").to_numpy()
     if is_val.any():
         val_clusters = clusters.reindex(obs.index[is_val]).to_numpy()

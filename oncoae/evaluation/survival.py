@@ -257,12 +257,27 @@ def bootstrap_concordance_ci(
     reflects the finite test set, not refitting. Resamples without a comparable pair are skipped. All NaN (and
     n_boot 0) when cox_concordance is NaN.
     """
-    if n_boot < 1 or not 0 < level < 1:
-        raise ValueError(f"need n_boot >= 1 and 0 < level < 1, got {n_boot}, {level}")
     if not _can_score(train_survival, test_survival):
         return ConcordanceCI(float("nan"), float("nan"), float("nan"), 0)
     risk_model = fit_cox_risk(train_latent, train_survival, penalizer)
+    return bootstrap_risk_concordance(risk_model, test_latent, test_survival, n_boot, level, seed)
+
+
+def bootstrap_risk_concordance(
+    risk_model: CoxRiskModel,
+    test_latent: np.ndarray,
+    test_survival: SurvivalData,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> ConcordanceCI:
+    """bootstrap_concordance_ci with the Cox model already fitted on training tumors (``fit_cox_risk``), for a
+    caller that scores other tumors with the same model. All NaN without a usable test event."""
+    if n_boot < 1 or not 0 < level < 1:
+        raise ValueError(f"need n_boot >= 1 and 0 < level < 1, got {n_boot}, {level}")
     test_ok = test_survival.usable()
+    if test_survival.event[test_ok].sum() < 1:
+        return ConcordanceCI(float("nan"), float("nan"), float("nan"), 0)
     time, event = test_survival.time[test_ok], test_survival.event[test_ok]
     risk = risk_model(test_latent[test_ok])
     c_index = float(concordance_index(time, -risk, event))
