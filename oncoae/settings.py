@@ -226,13 +226,15 @@ class LossSettings(_Section):
 @dataclass(frozen=True)
 class HeadSettings:
     """The supervised heads as training sees them: the weights of the Cox and classification losses (a head is
-    on when its weight is above 0), the classification head's label column and the Cox head's survival columns
-    (``clinical.survival``). ``label`` and ``survival`` are None while their head is off, so that changing them
-    retrains no model without that head."""
+    on when its weight is above 0), the classification head's label column and class weighting, and the Cox
+    head's survival columns (``clinical.survival``). ``label``, ``class_weights`` and ``survival`` are None while
+    their head is off, so that changing them retrains no model without that head (a None ``class_weights`` is
+    left out of the params: models trained before it existed keep theirs)."""
 
     cox: float = _default("heads", "cox", "weight")
     classification: float = _default("heads", "classification", "weight")
     label: str | None = _default("heads", "classification", "label")
+    class_weights: str | None = None
     survival: dict | None = _default("clinical", "survival")
 
     @classmethod
@@ -247,6 +249,7 @@ class HeadSettings:
             cox=cox,
             classification=classification["weight"],
             label=classification["label"] if classification["weight"] > 0 else None,
+            class_weights=classification["class_weights"] if classification["weight"] > 0 else None,
             survival=copy.deepcopy(dict(survival)) if cox > 0 and survival else None,
         )
 
@@ -257,7 +260,10 @@ class HeadSettings:
         return cls(**copy.deepcopy(params))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        values = asdict(self)
+        if values["class_weights"] is None:
+            del values["class_weights"]
+        return values
 
     @property
     def survival_columns(self) -> tuple[str, str] | None:

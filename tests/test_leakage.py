@@ -55,6 +55,7 @@ HEADS = {
     "cox": 0.2,
     "classification": 0.5,
     "label": "subtype",
+    "class_weights": "balanced",
     "survival": {"time": "os_days", "event": "os_event"},
 }
 LOSSES = {"mutation": {"pos_weight": "auto"}}
@@ -198,15 +199,16 @@ def test_normalizer_state_ignores_test_tumors(cohort, name, settings):
 
 
 def test_training_problem_takes_pos_weight_classes_and_targets_from_training_tumors(cohort):
-    """``pos_weight: auto`` (the zeros/ones ratio of the binary modality) and the classification head's class list
-    are computed on training tumors: flipped test mutations and a test-only class change neither, and the
-    training targets (labels, times, events) are those of training tumors only."""
+    """``pos_weight: auto`` (the zeros/ones ratio of the binary modality), the classification head's class list
+    and its balanced class weights are computed on training tumors: flipped test mutations and a test-only class
+    change none of them, and the training targets (labels, times, events) are those of training tumors only."""
     reference = training_problem(_normalized(*cohort), ARCHITECTURE, HEADS, KINDS, LOSSES)
     changed = training_problem(_normalized(*_perturbed(cohort, "test")), ARCHITECTURE, HEADS, KINDS, LOSSES)
     assert NEW_CLASS not in changed.architecture.class_names
     assert changed.architecture.class_names == reference.architecture.class_names
     assert changed.architecture.likelihood_options == reference.architecture.likelihood_options
     assert changed.architecture == reference.architecture
+    assert changed.objective == reference.objective  # the balanced class weights among them
     for key in ("label", "time", "event"):
         assert np.array_equal(changed.train.targets[key], reference.train.targets[key], equal_nan=key != "label")
     # Power: training tumors with flipped mutations and a new class do change both.
@@ -214,6 +216,7 @@ def test_training_problem_takes_pos_weight_classes_and_targets_from_training_tum
     assert NEW_CLASS in train_changed.architecture.class_names
     weight = train_changed.architecture.likelihood_options["mutation"]["pos_weight"]
     assert weight != reference.architecture.likelihood_options["mutation"]["pos_weight"]
+    assert len(train_changed.objective.class_weights) == len(reference.objective.class_weights) + 1
 
 
 def _fit(adatas, work_dir):

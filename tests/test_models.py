@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,6 +16,7 @@ from oncoae.models.likelihoods import (
 )
 from oncoae.models.networks import ArchitectureError, ArchitectureSpec, MultiModalAutoencoder
 from oncoae.models.prior import gaussian_kl_divergence
+from oncoae.training.problem import balanced_class_weights
 from oncoae.training.task import AutoencoderTask, reconstruction_weights
 
 MODALITIES = {"rna": (7, "continuous"), "mut": (5, "binary")}
@@ -182,6 +184,16 @@ def test_cox_loss_is_the_negative_partial_likelihood():
     # Ranking risk against survival time lowers the loss.
     assert cox_partial_likelihood_loss(-risk, time, event) > cox_partial_likelihood_loss(risk, time, event)
     assert cox_partial_likelihood_loss(risk, time, torch.zeros(4)).item() == 0.0
+
+
+def test_class_weights_weigh_each_tumor_by_its_class_and_balance_the_training_counts():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 5.0], [1.0, 1.0]])
+    labels = torch.tensor([0, 1, -1])
+    per_tumor = [math.log1p(math.exp(-2.0)), math.log1p(math.exp(-5.0))]
+    weighted = classification_loss(logits, labels, torch.tensor([1.0, 3.0])).item()
+    assert weighted == pytest.approx((per_tumor[0] + 3 * per_tumor[1]) / 4, rel=1e-6)
+    # scikit-learn's "balanced": known tumors / (classes x count); unknown labels (-1) count nowhere.
+    assert balanced_class_weights(np.array([0, 0, 0, 1, -1]), 2) == pytest.approx([4 / 6, 4 / 2])
 
 
 def test_classification_loss_ignores_unknown_labels_and_kl_is_zero_at_the_prior():

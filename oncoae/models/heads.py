@@ -25,9 +25,15 @@ def cox_partial_likelihood_loss(risk: torch.Tensor, time: torch.Tensor, event: t
     return -((ordered_risk - log_risk_set) * ordered_event).sum() / n_events
 
 
-def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over the tumors with a known class (``labels`` >= 0); zero when none has one."""
+def classification_loss(
+    logits: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Cross-entropy over the tumors with a known class (``labels`` >= 0); zero when none has one.
+
+    ``class_weights`` (one per class): each tumor's term is weighted by its class's weight, and the batch's loss
+    is the weighted mean (PyTorch's convention), so the loss keeps its scale whatever the weights.
+    """
     known = labels >= 0
     if not bool(known.any()):
         return logits.sum() * 0.0
-    return F.cross_entropy(logits[known], labels[known])
+    return F.cross_entropy(logits[known], labels[known], weight=class_weights)

@@ -48,6 +48,14 @@ class TrainingProblem:
         return {"label_column": self.label_column} if self.label_column else {}
 
 
+def balanced_class_weights(labels: np.ndarray, n_classes: int) -> list[float]:
+    """scikit-learn's "balanced" weights from the training tumors' class indices (-1: unknown, left out):
+    known tumors / (classes x the class's count). Every class has a training tumor (the class list comes from
+    them)."""
+    counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(float)
+    return [float(weight) for weight in counts.sum() / (n_classes * counts)]
+
+
 def balanced_pos_weight(values: np.ndarray, present: np.ndarray) -> float:
     """zeros / ones over the tumors that have the modality, capped at ``MAX_POS_WEIGHT`` (1 if there is no one)."""
     observed = values[present]
@@ -148,5 +156,10 @@ def problem_for(adatas: Mapping[str, ad.AnnData], settings: AutoencoderSettings)
         kl_warmup_epochs=int(vae.kl_warmup_epochs) if vae else 0,
         cox_weight=float(heads.cox),
         classification_weight=float(heads.classification),
+        class_weights=(
+            balanced_class_weights(train.targets["label"], len(class_names))
+            if label is not None and heads.class_weights == "balanced"
+            else None
+        ),
     )
     return TrainingProblem(train, val, spec, objective, label_column=label, notes=notes)

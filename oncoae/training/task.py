@@ -25,7 +25,8 @@ class ObjectiveSettings:
 
     ``input_dropout`` / ``input_noise``: denoising corruption of the encoder inputs (masking probability; Gaussian
     sd, continuous modalities only). ``beta`` / ``kl_warmup_epochs``: the VAE's KL weight and its linear warm-up.
-    ``cox_weight`` / ``classification_weight``: weights of the supervised heads' losses.
+    ``cox_weight`` / ``classification_weight``: weights of the supervised heads' losses. ``class_weights``: one
+    weight per class of the classification head's cross-entropy (None: every tumor weighs the same).
     """
 
     input_dropout: float = 0.0
@@ -34,6 +35,7 @@ class ObjectiveSettings:
     kl_warmup_epochs: int = 0
     cox_weight: float = 0.0
     classification_weight: float = 0.0
+    class_weights: list[float] | None = None
 
 
 MODALITY_WEIGHTINGS = ("features", "equal")
@@ -85,6 +87,11 @@ class AutoencoderTask(pl.LightningModule):
         widths = [n for n, _kind in self.spec.modalities.values()]
         per_feature_width = max(widths) if modality_weighting == "features" else sum(widths) / len(widths)
         self.kl_scale = 1.0 / per_feature_width
+        # A buffer, so the weights follow the model to its device; not persistent: the hyperparameters hold them.
+        weights = self.objective.class_weights
+        self.register_buffer(
+            "class_weights", torch.tensor(weights, dtype=torch.float32) if weights else None, persistent=False
+        )
 
     def forward(self, inputs, presence):
         return self.network(inputs, presence)
@@ -145,7 +152,9 @@ class AutoencoderTask(pl.LightningModule):
             terms.extra["cox"] = cox_partial_likelihood_loss(output.risk, targets["time"], targets["event"])
             total = total + self.objective.cox_weight * terms.extra["cox"]
         if output.class_logits is not None and self.objective.classification_weight > 0:
-            terms.extra["classification"] = classification_loss(output.class_logits, targets["label"])
+            terms.extra["classification"] = classification_loss(
+                output.class_logits, targets["label"], self.class_weights
+            )
             total = total + self.objective.classification_weight * terms.extra["classification"]
         terms.total = total
         return terms
