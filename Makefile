@@ -44,8 +44,12 @@ system-deps:
 	missing=$$(printf '%s\n' $$missing | sort -u | xargs); \
 	if [ -n "$$missing" ]; then $(call apt_install,$$missing); fi
 
+# Two pytest-xdist workers, one per core: a tiny workflow run is mostly serial steps, so one worker alone leaves a
+# core idle most of the time. The work units are modules (tests/conftest.py); TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
+
 test: env system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Unit tests only: no snakemake run, no cluster, no browser (for development; `make test` is the real check).
 test-fast: env

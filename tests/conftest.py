@@ -141,6 +141,65 @@ class BackgroundRun:
             self.process.wait()
 
 
+# `make test` runs the suite on two pytest-xdist workers (-n 2): a tiny workflow run is mostly serial steps and the
+# unit tests use one thread, so one worker alone leaves a core idle. A work unit is a module, so that its
+# module-scoped runs (and the one SLURM cluster) start once; the modules that read the session's tiny run share one
+# unit, so that it runs once. Units go out longest first (seconds with --durations, idle machine), so that the two
+# workers finish together: collection puts them in that order and the scheduler keeps it (--no-loadscope-reorder).
+SHARED_RUN_UNIT = "tiny_run"
+SHARED_RUN_MODULES = (
+    "test_attribution",
+    "test_encode_cli",
+    "test_export",
+    "test_layout",
+    "test_report_browser",
+    "test_workflow",
+)
+LONGEST_UNITS_FIRST = (
+    "test_slurm",
+    SHARED_RUN_UNIT,
+    "test_examples",
+    "test_determinism",
+    "test_tuning",
+    "test_faults",
+    "test_pancan",
+    "test_sources",
+    "test_gpu_check",
+    "test_encode_maf",
+    "test_bad_inputs",
+)
+
+
+def work_unit(module_path: str | Path) -> str:
+    """The work unit of a module's tests: the shared run's, or the module's own."""
+    stem = Path(module_path).stem
+    return SHARED_RUN_UNIT if stem in SHARED_RUN_MODULES else stem
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own choice of scheduler
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleUnits(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid.split("::", 1)[0])
+
+    return ModuleUnits(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SHARED_RUN_FIXTURE_NAME in item.fixturenames and item.path.stem not in SHARED_RUN_MODULES:
+            raise pytest.UsageError(
+                f"{item.path.name} uses the {SHARED_RUN_FIXTURE_NAME} fixture: add {item.path.stem!r} to "
+                "SHARED_RUN_MODULES in tests/conftest.py, so that the run is shared with the other modules"
+            )
+    rank = {unit: index for index, unit in enumerate(LONGEST_UNITS_FIRST)}
+    position = {path: index for index, path in enumerate(dict.fromkeys(item.path for item in items))}
+    # A stable sort: a module's tests keep their order and stay together.
+    items.sort(key=lambda item: (rank.get(work_unit(item.path), len(rank)), position[item.path]))
+
+
 def selected(request, name: str) -> bool:
     """Whether a test this session runs is named ``name`` or uses the fixture ``name``: a module starts a run in
     the background only for tests that will wait for it."""
@@ -159,6 +218,9 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+SHARED_RUN_FIXTURE_NAME = "tiny_run"
 
 
 @pytest.fixture(scope="session")

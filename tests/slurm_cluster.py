@@ -7,6 +7,7 @@ afterwards. Daemons are stopped by PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -143,7 +144,9 @@ class OneNodeCluster:
                     break
                 time.sleep(0.1)
             else:
-                os.kill(pid, signal.SIGKILL)
+                # Still there after 5 s (a loaded machine): killed, unless it has just gone after all.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         _kill_leftover_job_processes()
         for path, backup in self.backups.items():
             if backup is not None:
