@@ -108,6 +108,35 @@ def run_snakemake(
     return result
 
 
+def oncoae_in_process(*args: str) -> subprocess.CompletedProcess:
+    """``python -m oncoae *args`` as this process runs it: the CLI's own ``main``, its stdout, stderr and log lines
+    (which the CLI sends to stderr) captured, its exit status returned, argparse's exits included. Saves each call
+    a new interpreter's imports (about 5 s of a 5 s encode); tests/test_cli.py runs the real ``python -m oncoae``."""
+    import contextlib
+    import io
+    import logging
+
+    from oncoae.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                status = main(list(args))
+            except SystemExit as exit_:
+                status = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return subprocess.CompletedProcess(["python", "-m", "oncoae", *args], status, stdout.getvalue(), stderr.getvalue())
+
+
 class BackgroundRun:
     """``snakemake_command`` started at once, in the background (its stdout and stderr go to files beside
     ``folder``): runs of tiny configs are mostly serial steps that leave one of the two cores idle, so a module

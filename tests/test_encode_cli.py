@@ -13,12 +13,17 @@ import pytest
 from oncoae.data.modality import anndata_to_table
 from oncoae.data.normalize import ModalityNormalizer
 
-from .conftest import REPO
+from .conftest import REPO, oncoae_in_process
 
 pytestmark = pytest.mark.workflow
 
 
 def encode(*args: str) -> subprocess.CompletedProcess:
+    """The encode command, in this process (``oncoae_in_process``)."""
+    return oncoae_in_process("encode", *args)
+
+
+def encode_in_new_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "oncoae", "encode", *args], cwd=REPO, capture_output=True, text=True, timeout=300
     )
@@ -32,7 +37,7 @@ def test_encode_reproduces_the_workflow_latents_to_1e6_and_its_clusters_exactly(
     run = tiny_run / "results" / "tiny"
     inputs = [f"{m}={run / 'data' / f'{m}.h5ad'}" for m in ("expression", "methylation", "mutation")]
     out = tmp_path / "latent.h5ad"
-    result = encode(
+    result = encode_in_new_process(
         "--run",
         str(run),
         "--model",

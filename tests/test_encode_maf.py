@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import subprocess
-import sys
 
 import anndata as ad
 import numpy as np
@@ -17,7 +16,7 @@ import pytest
 from oncoae.data.normalize import ModalityNormalizer
 from oncoae.data.sources import SILENT_CLASSES
 
-from .conftest import REPO, run_snakemake, write_config
+from .conftest import oncoae_in_process, run_snakemake, write_config
 from .test_pancan import build_cohort, workflow_config
 
 pytestmark = pytest.mark.workflow
@@ -41,9 +40,8 @@ def classifier_run(tmp_path_factory):
 
 
 def encode(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "oncoae", "encode", *args], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
+    """The encode command, in this process (``oncoae_in_process``)."""
+    return oncoae_in_process("encode", *args)
 
 
 def _write_maf(path, rows: list[dict]) -> None:
