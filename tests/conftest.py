@@ -173,9 +173,10 @@ class BackgroundRun:
 # `make test` runs the suite on two pytest-xdist workers (-n 2): a tiny workflow run is mostly serial steps and the
 # unit tests use one thread, so one worker alone leaves a core idle. A work unit is a module, so that its
 # module-scoped runs (and the one SLURM cluster) start once; the modules that read the session's tiny run share one
-# unit, so that it runs once. Units go out longest first (seconds with --durations, idle machine), so that the two
-# workers finish together: collection puts them in that order and the scheduler keeps it (--no-loadscope-reorder).
-SHARED_RUN_UNIT = "tiny_run"
+# unit, so that it runs once. Units go out longest first (by --durations of a two-worker run on an idle machine), so
+# that the two workers finish together: collection puts them in that order and the scheduler keeps it
+# (--no-loadscope-reorder in pyproject.toml).
+SHARED_RUN = "tiny_run"  # the fixture, and the name of the work unit of the modules that use it
 SHARED_RUN_MODULES = (
     "test_attribution",
     "test_encode_cli",
@@ -185,16 +186,17 @@ SHARED_RUN_MODULES = (
     "test_workflow",
 )
 LONGEST_UNITS_FIRST = (
+    SHARED_RUN,
     "test_slurm",
-    SHARED_RUN_UNIT,
-    "test_examples",
-    "test_determinism",
     "test_tuning",
+    "test_examples",
     "test_faults",
-    "test_pancan",
     "test_sources",
+    "test_determinism",
     "test_gpu_check",
+    "test_column_checks",
     "test_encode_maf",
+    "test_pancan",
     "test_bad_inputs",
 )
 
@@ -202,7 +204,7 @@ LONGEST_UNITS_FIRST = (
 def work_unit(module_path: str | Path) -> str:
     """The work unit of a module's tests: the shared run's, or the module's own."""
     stem = Path(module_path).stem
-    return SHARED_RUN_UNIT if stem in SHARED_RUN_MODULES else stem
+    return SHARED_RUN if stem in SHARED_RUN_MODULES else stem
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own choice of scheduler
@@ -218,9 +220,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if SHARED_RUN_FIXTURE_NAME in item.fixturenames and item.path.stem not in SHARED_RUN_MODULES:
+        if SHARED_RUN in item.fixturenames and item.path.stem not in SHARED_RUN_MODULES:
             raise pytest.UsageError(
-                f"{item.path.name} uses the {SHARED_RUN_FIXTURE_NAME} fixture: add {item.path.stem!r} to "
+                f"{item.path.name} uses the {SHARED_RUN} fixture: add {item.path.stem!r} to "
                 "SHARED_RUN_MODULES in tests/conftest.py, so that the run is shared with the other modules"
             )
     rank = {unit: index for index, unit in enumerate(LONGEST_UNITS_FIRST)}
@@ -247,9 +249,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
-
-
-SHARED_RUN_FIXTURE_NAME = "tiny_run"
 
 
 @pytest.fixture(scope="session")
