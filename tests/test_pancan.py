@@ -256,6 +256,8 @@ def test_raw_gene_reference_and_subtypes_within_a_type(cohort):
     (row,) = rows
     n_test_ucec = int(((adata.obs["cancer_type"] == "UCEC") & (adata.obs["split"] == "test")).sum())
     assert row["type"] == "UCEC" and row["k"] == 2 and row["n_test"] == n_test_ucec
+    sizes = [int(n) for n in row["cluster_sizes"].split(" / ")]
+    assert len(sizes) == 2 and sum(sizes) == n_test_ucec
     assert 0 <= row["logrank_p"] <= 1 and 0 < row["logrank_p_permutation"] <= 1
     # k auto: chosen by silhouette on UCEC's training tumors.
     (auto,) = within_type_survival(
@@ -388,5 +390,6 @@ def test_the_tumor_type_steps_run_in_the_workflow(cohort, tmp_path):
     assert (confusion.groupby(["model", "method"])["count"].sum() == n_test).all()
     within = pd.read_csv(out / "evaluation" / "tumor_types" / "within_type.tsv", sep="\t")
     assert set(within["type"]) == {"UCEC"} and (within["k"] == 2).all()
+    assert (within["cluster_sizes"].map(lambda sizes: sum(map(int, sizes.split(" / ")))) == within["n_test"]).all()
     for target in targets[1:3]:
         assert (out / target).stat().st_size > 0

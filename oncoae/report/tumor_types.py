@@ -104,6 +104,7 @@ WITHIN_TYPE_HEADERS = {
     "k": "k",
     "n_train": "training tumors",
     "n_test": "held-out tumors",
+    "cluster_sizes": "held-out tumors per cluster",
     "n_test_evaluable": "held-out with survival",
     "n_events": "events",
     "logrank_p": "log-rank p (asymptotic)",
