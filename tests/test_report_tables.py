@@ -300,8 +300,8 @@ def _tumor_type_files(folder):
         for name, n in [("BRCA", 20), ("LUAD", 12), ("ACC", 8)]
     ]
     within = [
-        ("ae_x", 0, "BRCA", 2, 30, 20, 18, 5, 0.0123, 0.02),
-        ("pca_x", 0, "BRCA", np.nan, 3, 20, 18, 5, np.nan, np.nan),
+        ("ae_x", 0, "BRCA", 2, 30, 20, "15 / 5", 18, 5, 0.0123, 0.02),
+        ("pca_x", 0, "BRCA", np.nan, 3, 20, np.nan, 18, 5, np.nan, np.nan),  # as read back from the TSV
     ]
     tables = {
         "metrics": pd.DataFrame(metrics, columns=["model", "seed", "method", "metric", "value"]),
@@ -363,12 +363,14 @@ def test_tumor_type_section_reads_as_specified(tmp_path):
         "k",
         "training tumors",
         "held-out tumors",
+        "held-out tumors per cluster",
         "held-out with survival",
         "events",
         "log-rank p (asymptotic)",
         "log-rank p (permutation)",
     ]
     assert within.iloc[0].tolist()[-2:] == ["1.23e-2", "2.00e-2"] and within.iloc[1]["k"] == "n/a"
+    assert within["held-out tumors per cluster"].tolist() == ["15 / 5", "n/a"]
 
     document = render_report(
         ReportContent(dataset="d", summary=_summary([]), sections={"Tumor types (held-out)": items}), None, None

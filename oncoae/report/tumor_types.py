@@ -125,6 +125,10 @@ def within_type_table(within: pd.DataFrame) -> pd.DataFrame:
     for column in ("logrank_p", "logrank_p_permutation"):
         if column in table:
             table[column] = table[column].map(scientific)
+    if "cluster_sizes" in table:  # empty (read back as NaN) where the type had too few tumors to cluster
+        table["cluster_sizes"] = table["cluster_sizes"].map(
+            lambda sizes: sizes if isinstance(sizes, str) and sizes else "n/a"
+        )
     return table.rename(columns=WITHIN_TYPE_HEADERS)
 
 
