@@ -7,6 +7,7 @@ autoencoder's config from ``oncoae.settings.AutoencoderSettings``.
 
 Model names are wildcards and path components:
 ``ae_<modality>`` (one autoencoder per modality), ``ae_multimodal`` (joint latent over all modalities),
+``ae_guided`` (the same with heads on the first label and survival, trained on training tumors: the headline),
 ``ae_<set>`` (modality sets), ``ae_<variant>`` (further autoencoders: VAE, denoising, heads, other fusions),
 ``pca_<modality>``, ``pca_concat``, ``kpca_<modality>`` and ``kpca_concat`` (baselines on the same inputs).
 """
@@ -33,6 +34,7 @@ from oncoae.layout import ATTRIBUTION_FIGURE, GROUPS, TUMOR_TYPE_TABLES, TUNING_
 from oncoae.settings import AutoencoderSettings, canonical, merge_sections
 
 MULTIMODAL = "multimodal"
+GUIDED = "guided"  # the built-in variant behind ae_guided (models.autoencoders.guided)
 CONCAT = "concat"
 AUTOENCODER = "autoencoder"
 BASELINE_FAMILIES = ("pca", "kpca")
@@ -43,11 +45,47 @@ class ModelPlan:
     name: str
     family: str  # "autoencoder", "pca" or "kpca"
     modalities: tuple[str, ...]
-    variant: str | None = None  # the models.autoencoders.variants entry this autoencoder comes from
+    variant: str | None = None  # the variant (autoencoder_variants) this autoencoder comes from
+    settings_key: str | None = None  # where its overrides are configured, for messages
 
     @property
     def is_autoencoder(self) -> bool:
         return self.family == AUTOENCODER
+
+
+def guided_overrides(config: Mapping) -> dict | None:
+    """The sections ``ae_guided`` lays over the top level (models.autoencoders.guided): a classification head on
+    the label where there is one and a Cox head where there is survival; None when it is off or has no head."""
+    section = config["models"]["autoencoders"]["guided"]
+    if not section["enabled"]:
+        return None
+    label = section["label"] or next(iter(config["clinical"]["labels"]), None)
+    heads = {}
+    if label and section["classification_weight"] > 0:
+        heads["classification"] = {"label": label, "weight": section["classification_weight"]}
+    if config["clinical"]["survival"] and section["cox_weight"] > 0:
+        heads["cox"] = {"weight": section["cox_weight"]}
+    if not heads:
+        return None
+    return {"heads": heads, "training": {"early_stopping_monitor": section["early_stopping_monitor"]}}
+
+
+def autoencoder_variants(config: Mapping) -> dict[str, tuple[str, dict]]:
+    """Every variant by name, as (where it is configured, its overrides): the built-in guided one first, then
+    models.autoencoders.variants."""
+    variants = {}
+    guided = guided_overrides(config)
+    if guided is not None:
+        variants[GUIDED] = ("models.autoencoders.guided", guided)
+    for name, overrides in config["models"]["autoencoders"].get("variants", {}).items():
+        if name in variants:
+            raise ValueError(
+                f"models.autoencoders.variants.{name}: the name ae_{name} is taken by the built-in guided "
+                "autoencoder (models.autoencoders.guided); rename the variant, or set "
+                "models.autoencoders.guided.enabled false"
+            )
+        variants[name] = (f"models.autoencoders.variants.{name}", overrides)
+    return variants
 
 
 def plan_models(config: dict) -> dict[str, ModelPlan]:
@@ -69,18 +107,14 @@ def plan_models(config: dict) -> dict[str, ModelPlan]:
             )
     if section["autoencoders"]["multimodal"]:
         plans += [ModelPlan(f"ae_{name}", AUTOENCODER, tuple(members)) for name, members in extra_sets.items()]
-    for name, variant in section["autoencoders"].get("variants", {}).items():
+    for name, (key, variant) in autoencoder_variants(config).items():
         members = variant.get("modalities") or modalities
         unknown = [m for m in members if m not in modalities]
         if unknown:
-            raise ValueError(
-                f"models.autoencoders.variants.{name}: unknown modalities {unknown}; known: {list(modalities)}"
-            )
+            raise ValueError(f"{key}: unknown modalities {unknown}; known: {list(modalities)}")
         if any(plan.name == f"ae_{name}" for plan in plans):
-            raise ValueError(
-                f"models.autoencoders.variants.{name}: the name ae_{name} is taken by another model; rename the variant"
-            )
-        plans.append(ModelPlan(f"ae_{name}", AUTOENCODER, tuple(members), variant=name))
+            raise ValueError(f"{key}: the name ae_{name} is taken by another model; rename the variant")
+        plans.append(ModelPlan(f"ae_{name}", AUTOENCODER, tuple(members), variant=name, settings_key=key))
     for family in section["baselines"]:
         if section["baselines_per_modality"] or single:
             plans += [ModelPlan(f"{family}_{m}", family, (m,)) for m in modalities]
@@ -95,7 +129,7 @@ VARIANT_SECTIONS = ("architecture", "heads", "training")
 
 def variant_config(config: Mapping, variant: str) -> dict:
     """The whole config as one variant sees it: its architecture, heads and training keys laid over the top level."""
-    overrides = config["models"]["autoencoders"]["variants"][variant]
+    _, overrides = autoencoder_variants(config)[variant]
     merged = copy.deepcopy(dict(config))
     for section in VARIANT_SECTIONS:
         merged[section] = merge_sections(config.get(section, {}), overrides.get(section, {}))
@@ -141,7 +175,7 @@ def checked_model_config(plan: ModelPlan, config: dict, schema: Mapping, validat
             validate(merged)
         except Exception as error:
             message = config_error_message(error) or str(error)
-            prefix = f"models.autoencoders.variants.{plan.variant}: "
+            prefix = f"{plan.settings_key}: "
             raise ValueError("\n".join(prefix + line for line in message.splitlines())) from None
     check_model_settings(plan.name, merged)
     return merged
@@ -176,7 +210,7 @@ def check_configured_columns(
     for name, settings in model_configs.items():
         if plans[name].variant is not None:
             check_clinical_columns(
-                settings, columns, where, prefix=f"models.autoencoders.variants.{plans[name].variant}: "
+                settings, columns, where, prefix=f"{plans[name].settings_key}: "
             )
 
 
@@ -254,6 +288,10 @@ def plan_run(config: dict, schema: Mapping, validate: Callable[[dict], None]) ->
     return RunPlan(config, models, model_configs)
 
 
+# The grids a single models.baseline value widens into when autoencoders are tuned (models.baseline.match_tuning).
+COMPONENT_FACTORS = (0.25, 0.5, 1, 2, 4)
+GAMMA_FACTORS = (0.1, 0.3, 1, 3, 10)
+
 # Keys of the evaluation section read only by the tumor-type rules: changing them re-runs nothing else.
 TUMOR_TYPE_KEYS = ("tumor_type", "within_type", "within_type_k")
 
@@ -318,6 +356,20 @@ class RunPlan:
         """Training histories by autoencoder (the baselines have none)."""
         models = self.autoencoders if group == "autoencoders" else []
         return {model: [self.layout.history(model, seed) for seed in self.seeds] for model in models}
+
+    def baseline_settings(self) -> dict:
+        """models.baseline as the fit_baseline jobs get it: with match_tuning and a tuned autoencoder, a single
+        n_components and gamma widen into the candidate grids the job chooses from on validation tumors (gamma
+        as factors of its value, or of 1/n_features, which only the job knows: BaselineSettings.candidates)."""
+        settings = dict(self.config["models"]["baseline"])
+        if not (settings["match_tuning"] and self.tuned):
+            return canonical(settings)
+        n = settings["n_components"]
+        if not isinstance(n, list):
+            settings["n_components"] = sorted({max(1, round(n * factor)) for factor in COMPONENT_FACTORS})
+        if not isinstance(settings["gamma"], list):
+            settings["gamma_factors"] = list(GAMMA_FACTORS)
+        return canonical(settings)
 
     # Hyperparameter search
     def tuning_settings(self, model: str) -> dict:

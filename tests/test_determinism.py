@@ -37,7 +37,7 @@ CONFIG["dataset"] = "determinism"
 CONFIG["simulation"]["n_tumors"] = 120
 CONFIG["seeds"] = [0]
 CONFIG["models"] = {
-    "autoencoders": {"per_modality": False, "multimodal": True, "variants": {}},
+    "autoencoders": {"per_modality": False, "multimodal": True, "guided": {"enabled": False}, "variants": {}},
     "baselines": ["pca"],
     "baselines_per_modality": False,
 }

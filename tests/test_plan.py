@@ -60,7 +60,14 @@ print(json.dumps(heavy))
 
 def test_the_tiny_config_plans_its_models_seeds_and_paths():
     plan = _plan(TINY_CONFIG)
-    assert plan.autoencoders == ["ae_expression", "ae_methylation", "ae_mutation", "ae_multimodal", "ae_vae_cox"]
+    assert plan.autoencoders == [
+        "ae_expression",
+        "ae_methylation",
+        "ae_mutation",
+        "ae_multimodal",
+        "ae_guided",
+        "ae_vae_cox",
+    ]
     assert plan.baselines == ["pca_concat", "kpca_concat"]
     assert plan.seeds == [0, 1] and plan.groups_in_use == ["autoencoders", "baselines"]
     assert plan.latent("ae_multimodal", 1) == "results/tiny/latent/ae_multimodal/seed1.h5ad"
@@ -73,7 +80,7 @@ def test_the_tiny_config_plans_its_models_seeds_and_paths():
         "results/tiny/data/mutation.h5ad",
         "results/tiny/data/clinical.tsv",
     ]
-    assert len(plan.attributions) == 5 * 5  # four tables and a figure per autoencoder, validation included
+    assert len(plan.attributions) == 6 * 5  # four tables and a figure per autoencoder, validation included
     assert plan.tumor_type_targets == [] and plan.tuned == []
 
 
@@ -93,6 +100,67 @@ def test_a_models_params_hold_what_shapes_it_and_leave_the_operational_keys_out(
     assert list(params["training"]) == sorted(params["training"])
     # A head that is off leaves its columns out: changing them retrains nothing.
     assert plan.autoencoder_params("ae_multimodal")["heads"]["survival"] is None
+
+
+def test_the_guided_autoencoder_is_the_multimodal_one_with_heads_on_the_first_label_and_survival():
+    plan = _plan(TINY_CONFIG)
+    guided, unsupervised = plan.autoencoder_params("ae_guided"), plan.autoencoder_params("ae_multimodal")
+    assert plan.modalities_of("ae_guided") == plan.modalities_of("ae_multimodal")
+    assert guided["heads"] == {
+        "cox": 0.05,
+        "classification": 1.0,
+        "label": "subtype",
+        "class_weights": "none",
+        "survival": {"time": "os_days", "event": "os_event"},
+    }
+    assert guided["training"]["early_stopping_monitor"] == "val_reconstruction_loss"
+    # Everything else is ae_multimodal's.
+    assert guided["architecture"] == unsupervised["architecture"]
+    assert {k: v for k, v in guided["training"].items() if k != "early_stopping_monitor"} == {
+        k: v for k, v in unsupervised["training"].items() if k != "early_stopping_monitor"
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "heads"),
+    [
+        ({"clinical": {"labels": []}}, {"cox": 0.05, "classification": 0.0}),
+        ({"clinical": {"survival": None}}, {"cox": 0.0, "classification": 1.0}),
+        ({"guided": {"cox_weight": 0.0, "classification_weight": 0.5}}, {"cox": 0.0, "classification": 0.5}),
+    ],
+)
+def test_the_guided_autoencoder_has_the_heads_the_config_can_train(change, heads):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["clinical"].update(change.get("clinical", {}))
+    config["models"]["autoencoders"].update(guided=change.get("guided", {}), variants={})
+    params = _plan(config).autoencoder_params("ae_guided")["heads"]
+    assert {key: params[key] for key in heads} == heads
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"clinical": {"labels": [], "survival": None}}, {"guided": {"enabled": False}}],
+    ids=["no-label-no-survival", "disabled"],
+)
+def test_without_a_head_or_when_disabled_there_is_no_guided_autoencoder(change):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["clinical"].update(change.get("clinical", {}))
+    config["models"]["autoencoders"].update(guided=change.get("guided", {}), variants={})
+    config["split"].pop("stratify", None)
+    config["evaluation"]["enrichment_columns"] = []
+    plan = _plan(config)
+    assert "ae_guided" not in plan.autoencoders and "ae_multimodal" in plan.autoencoders
+
+
+def test_a_variant_named_guided_beside_the_built_in_one_stops_the_plan():
+    with pytest.raises(ValueError) as error:
+        _plan(_with_variant("guided", {}))
+    message = config_error_message(error.value)
+    assert message.startswith("models.autoencoders.variants.guided: the name ae_guided is taken"), message
+    # With the built-in one off, the name is free.
+    config = _with_variant("guided", {"architecture": {"latent_dim": 3}})
+    config["models"]["autoencoders"]["guided"] = {"enabled": False}
+    assert _plan(config).autoencoder_params("ae_guided")["architecture"]["latent_dim"] == 3
 
 
 def test_a_variants_operational_training_keys_are_its_own():
@@ -174,3 +242,18 @@ def test_tumor_type_targets_follow_the_plan():
     assert plan.layout.figure("tumor_types", "confusion", name="ae_multimodal_head") in targets
     assert plan.layout.figure("tumor_types", "umap", model="pca_concat") in targets
     assert "tumor_type" not in plan.evaluation_params()  # the scoring jobs do not re-run when it changes
+
+
+def test_the_baselines_get_grids_to_choose_from_on_validation_when_an_autoencoder_is_tuned():
+    untuned = _plan(TINY_CONFIG).baseline_settings()
+    assert untuned["n_components"] == 16 and untuned["gamma"] is None and "gamma_factors" not in untuned
+    config = copy.deepcopy(TINY_CONFIG)
+    config["tuning"] = {"models": {"ae_multimodal": {"space": {"training.learning_rate": {"low": 1e-3, "high": 1e-2}}}}}
+    tuned = _plan(config).baseline_settings()
+    assert tuned["n_components"] == [4, 8, 16, 32, 64] and tuned["gamma_factors"] == [0.1, 0.3, 1, 3, 10]
+    # Lists are the user's own grids, kept as given; match_tuning false leaves the single values alone.
+    config["models"]["baseline"] = {"n_components": [5, 10], "gamma": [0.01, 0.1]}
+    given = _plan(config).baseline_settings()
+    assert given["n_components"] == [5, 10] and given["gamma"] == [0.01, 0.1] and "gamma_factors" not in given
+    config["models"]["baseline"] = {"match_tuning": False}
+    assert _plan(config).baseline_settings()["n_components"] == 16

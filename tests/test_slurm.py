@@ -29,7 +29,7 @@ SMALL.update(
         "dataset": "hpc",
         "seeds": [0],
         "models": {
-            "autoencoders": {"per_modality": False, "multimodal": True},
+            "autoencoders": {"per_modality": False, "multimodal": True, "guided": {"enabled": False}},
             "baselines": ["pca"],
             "baselines_per_modality": False,
         },
