@@ -11,7 +11,8 @@ rule fit_baseline:
     params:
         modalities=lambda wildcards: modalities_of(wildcards.baseline),
         family=lambda wildcards: MODELS[wildcards.baseline].family,
-        settings=canonical(config["models"]["baseline"]),
+        # With a tuned autoencoder, the grids chosen on validation tumors (models.baseline.match_tuning).
+        settings=PLAN.baseline_settings(),
     log:
         RUN.log("fit_baseline", "{baseline}"),
     benchmark:

@@ -273,11 +273,14 @@ def _baseline_state(extractor: BaselineExtractor) -> dict[str, np.ndarray]:
     return {**means, **{name: getattr(estimator, name) for name in fitted}}
 
 
-def _fit_baseline(adatas, family: str) -> BaselineExtractor:
-    """As scripts/fit_baseline.py: fitted on the training tumors of normalized AnnData of every tumor."""
+def _fit_baseline(adatas, family: str, **settings) -> BaselineExtractor:
+    """As scripts/fit_baseline.py: fitted on the training tumors of normalized AnnData of every tumor (a choice
+    among several settings made on its validation tumors)."""
     train = assemble_modalities(adatas, samples_in_split(adatas, "train"))
+    val = assemble_modalities(adatas, samples_in_split(adatas, "val"))
     # max_train_samples below the number of training tumors: kernel PCA's seeded subsample is exercised too.
-    return BaselineExtractor(family, BaselineSettings(n_components=5, max_train_samples=60), seed=0).fit(train)
+    settings = BaselineSettings(**{"n_components": 5, "max_train_samples": 60, **settings})
+    return BaselineExtractor(family, settings, seed=0).fit(train, val)
 
 
 @pytest.mark.parametrize("family", ["pca", "kpca"])
@@ -290,6 +293,23 @@ def test_pca_and_kernel_pca_ignore_test_tumors(cohort, family):
     assert not moved, f"{family}: perturbed test tumors changed its {moved}"
     train_changed = _baseline_state(_fit_baseline(_normalized(*_perturbed(cohort, "train")), family))
     assert _differing(train_changed, reference)
+
+
+@pytest.mark.parametrize(
+    ("family", "grid"),
+    [("pca", {"n_components": [2, 5, 12]}), ("kpca", {"n_components": [3, 6], "gamma": [0.001, 0.01, 0.1]})],
+)
+def test_the_baselines_choice_of_components_and_gamma_ignores_test_tumors(cohort, family, grid):
+    """Several settings: every candidate is scored on validation tumors; perturbed test tumors change neither the
+    scores nor the choice nor the fitted state, perturbed validation tumors change the scores."""
+    reference = _fit_baseline(_normalized(*cohort), family, **grid)
+    assert len(reference.selection_) == len(grid["n_components"]) * len(grid.get("gamma", [None]))
+    assert reference.chosen_["n_components"] in grid["n_components"]
+    changed = _fit_baseline(_normalized(*_perturbed(cohort, "test")), family, **grid)
+    assert changed.selection_ == reference.selection_ and changed.chosen_ == reference.chosen_
+    assert not _differing(_baseline_state(changed), _baseline_state(reference))
+    val_changed = _fit_baseline(_normalized(*_perturbed(cohort, "val")), family, **grid)
+    assert [c["score"] for c in val_changed.selection_] != [c["score"] for c in reference.selection_]
 
 
 @pytest.fixture(scope="module")
