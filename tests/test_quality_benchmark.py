@@ -163,20 +163,32 @@ def test_tally_against_the_best_per_modality_autoencoder():
     assert result[("c_index", "os_days")]["outcome"] == "tie"
 
 
-def test_single_modality_cohort_uses_its_autoencoder_and_has_no_per_modality_opponent():
+def test_the_guided_autoencoder_is_the_headline_and_the_unsupervised_one_its_reference():
+    models = ["ae_expression", "ae_copy_number", "ae_multimodal", "ae_guided", "pca_concat"]
+    assert quality.headline_model(models, ["expression", "copy_number"]) == "ae_guided"
+    assert quality.unsupervised_model(models, ["expression", "copy_number"]) == "ae_multimodal"
+    # Without ae_guided (no label, no survival) the unsupervised model is the headline.
+    assert quality.headline_model(models[:3], ["expression", "copy_number"]) == "ae_multimodal"
+    # The guided model is never its own per-modality opponent.
+    assert quality.per_modality_autoencoders(models, ["expression", "copy_number"]) == models[:2]
+
+
+def test_single_modality_cohort_has_its_autoencoder_as_the_reference_and_the_per_modality_opponent():
     stats = stats_of(
         rows("ae_mutation", "ari", [0.10, 0.10]),
-        rows("ae_classifier", "ari", [0.30, 0.30]),
+        rows("ae_guided", "ari", [0.30, 0.30]),
         rows("pca_mutation", "ari", [0.05, 0.05]),
     )
     models = list(dict.fromkeys(stats["model"]))
-    headline = quality.headline_model(models, ["mutation"])
-    assert headline == "ae_mutation"
-    assert quality.headline_model(models, ["mutation", "cna"]) is None
-    (row,) = quality.tally(stats, headline, quality.per_modality_autoencoders(models, ["mutation"]))
+    assert quality.headline_model(models, ["mutation"]) == "ae_guided"
+    assert quality.unsupervised_model(models, ["mutation"]) == "ae_mutation"
+    assert quality.headline_model(["ae_mutation", "pca_mutation"], ["mutation"]) == "ae_mutation"
+    assert quality.headline_model(["ae_mutation", "pca_mutation"], ["mutation", "cna"]) is None
+    (row,) = quality.tally(stats, "ae_guided", quality.per_modality_autoencoders(models, ["mutation"]))
+    assert row["outcome"] == "win" and row["opponent"].model == "ae_mutation"
+    # The unsupervised model alone over one modality has no per-modality opponent but itself.
+    (row,) = quality.tally(stats, "ae_mutation", quality.per_modality_autoencoders(models, ["mutation"]))
     assert row["outcome"] == "n/a" and row["opponent"] is None
-    (row,) = quality.tally(stats, headline, quality.baseline_models(models))
-    assert row["outcome"] == "win"
 
 
 def test_tally_skips_metrics_without_the_headline_and_counts_outcomes():
@@ -265,12 +277,13 @@ def test_evaluate_and_write_a_result_without_snakemake(tmp_path):
         tmp_path / "pan",
         frame(
             rows("ae_mutation", "ari", [0.10, 0.11, 0.12], "cancer_type"),
+            rows("ae_guided", "ari", [0.20, 0.21, 0.22], "cancer_type"),
             rows("kpca_mutation", "ari", [0.07, 0.07, 0.07], "cancer_type"),
         ),
         pd.DataFrame(
             [
                 [m, s, "latent_lr", "balanced_accuracy", v]
-                for m, v in (("ae_mutation", 0.1), ("pca_mutation", 0.2))
+                for m, v in (("ae_mutation", 0.1), ("ae_guided", 0.15), ("pca_mutation", 0.2))
                 for s in range(3)
             ],
             columns=["model", "seed", "method", "metric", "value"],
@@ -279,19 +292,27 @@ def test_evaluate_and_write_a_result_without_snakemake(tmp_path):
     pancan.update(cohort="tcga-pancan-mutations", real=True, example_config="x.yaml", dataset="pan")
     pancan.update(modalities=["mutation"], tumor_type="cancer_type")
     cases = [quality.evaluate_case(simulated), quality.evaluate_case(pancan)]
-    assert cases[1]["headline"] == "ae_mutation"
+    assert cases[0]["headline"] == "ae_multimodal" and cases[0]["unsupervised_vs_baselines"] == []
+    assert (cases[1]["headline"], cases[1]["unsupervised"]) == ("ae_guided", "ae_mutation")
     outcomes = {(r["metric"], r["outcome"]) for r in cases[1]["vs_baselines"]}
     assert outcomes == {("ari", "win"), ("balanced_accuracy_latent_lr", "lose")}
+    assert {(r["metric"], r["outcome"]) for r in cases[1]["vs_modalities"]} == {
+        ("ari", "win"),
+        ("balanced_accuracy_latent_lr", "win"),
+    }
 
     result = quality.build_result(cases, cores=2, quick=False)
     result.update(started="2026-01-01T00:00:00", duration_s=1.0, command="python -m benchmarks.run --only quality")
     targets = {t["name"]: t for t in result["targets"]}
-    no_loss = targets["multi-modal AE vs best PCA/kPCA, real cohorts: no loss"]
+    no_loss = targets["headline AE vs best PCA/kPCA, real cohorts: no loss"]
     assert no_loss["met"] is False and no_loss["value"] == "1 win, 0 tie, 1 lose"
+    reference = targets["unsupervised AE vs best PCA/kPCA, real cohorts (reference, no target)"]
+    assert reference["met"] is None and reference["value"] == "1 win, 0 tie, 1 lose"
     assert targets["simulated: held-out ARI of ae_multimodal (subtype)"]["met"] is True
     json_path, md_path = write_result(result, tmp_path / "results")
     text = md_path.read_text()
-    assert "Tie rule:" in text and "ae_mutation, the unsupervised autoencoder" in text
+    assert "Tie rule:" in text and "ae_mutation: the same without heads, the unsupervised reference" in text
+    assert "Tally: unsupervised AE vs the best PCA/kPCA, per cohort x metric" in text
     assert "| **ae_multimodal** | 0.940 ± 0.010 |" in text
     assert "No run's summary.tsv has val_<metric> rows yet" in text
     assert json.loads(json_path.read_text())["data"]["cases"][0]["headline"] == "ae_multimodal"
