@@ -61,6 +61,10 @@ class BaselineSettings:
         return [(n, gamma) for n in capped for gamma in gammas]
 
 
+def _short(gamma: float | None) -> str:
+    return "default" if gamma is None else f"{gamma:.3g}"
+
+
 def block_means(train: ModalityBatchSource) -> dict[str, np.ndarray]:
     """Per-feature training means of each modality, over the training tumors that have it."""
     means = {}
@@ -125,12 +129,12 @@ class BaselineExtractor:
             _, n_components, gamma, self.estimator_ = best
             self.chosen_ = {"n_components": n_components, "gamma": gamma}
             log.info(
-                "%s: chose n_components %d, gamma %s on %d validation tumors (%s)",
+                "%s: chose n_components %d, gamma %s on %d validation tumors (n_components/gamma: score; %s)",
                 self.family,
                 n_components,
-                gamma,
+                _short(gamma),
                 held.shape[0],
-                "; ".join(f"{c['n_components']}/{c['gamma']}: {c['score']:.4g}" for c in self.selection_),
+                "; ".join(f"{c['n_components']}/{_short(c['gamma'])}: {c['score']:.5g}" for c in self.selection_),
             )
         self.n_fit_samples_ = int(matrix.shape[0])
         return self

@@ -298,6 +298,8 @@ def test_two_parallel_workers_share_one_study_and_the_tuned_model_uses_the_best_
         "space": SPACE,
     }
     config = _tuning_config("tuned", search)
+    # With an autoencoder tuned, kernel PCA chooses its components and gamma on validation tumors too.
+    config["models"].update(baselines=["kpca"], baselines_per_modality=False)
     path = write_config(tmp_path, config)
     # Up to the report (what is read below): the annotated latents and the MuData export are the tiny run's.
     run_snakemake(tmp_path, path, "results/tuned/report.html")
@@ -337,6 +339,16 @@ def test_two_parallel_workers_share_one_study_and_the_tuned_model_uses_the_best_
     for title in ("optimization history", "parameter importances"):  # both figures, inline
         assert f'<img alt="ae_multimodal: {title}" src="data:image/png;base64,' in section
     assert "ae_multimodal: tuned vs untuned, final models" in section and "ae_untuned" in section
+
+    # kpca_concat chose among 5 x 5 settings (components 4..64 around 16, gamma 0.1..10 x 1/n_features).
+    kpca = ad.read_h5ad(out / "latent" / "kpca_concat" / "baseline.h5ad")
+    selection = kpca.uns["selection"]
+    assert len(selection["score"]) == 25 and np.isfinite(selection["score"]).all()
+    assert set(selection["n_components"]) == {4, 8, 16, 32, 64}
+    best = int(np.argmax(selection["score"]))
+    assert kpca.uns["n_components"] == selection["n_components"][best] == kpca.obsm["X_latent"].shape[1]
+    baseline_log = (out / "logs" / "fit_baseline" / "kpca_concat.log").read_text()
+    assert "kpca: chose n_components" in baseline_log
 
 
 # Resumption after an interruption.

@@ -31,6 +31,7 @@ def test_outputs_exist_and_summary_is_tidy(tiny_run):
         "ae_methylation",
         "ae_mutation",
         "ae_multimodal",
+        "ae_guided",
         "ae_vae_cox",
         "pca_concat",
         "kpca_concat",
@@ -48,6 +49,10 @@ def test_outputs_exist_and_summary_is_tidy(tiny_run):
     # The subtype signal is strong in the tiny cohort (PCA reaches ~0.8): a working joint model finds much of it
     # on held-out tumors after 80 epochs (measured ~0.7), a broken one stays near 0.
     assert ari[ari["model"] == "ae_multimodal"]["value"].mean() > 0.4
+    # The headline model trains its Cox head (scored by itself on held-out tumors) beside the subtype head.
+    head = summary[(summary["metric"] == "c_index_head") & (summary["model"] == "ae_guided")]
+    assert len(head) == 2 and head["value"].between(0, 1).all()
+    assert ari[ari["model"] == "ae_guided"]["value"].mean() > 0.4
 
 
 def test_held_out_tumors_are_encoded_and_nothing_was_fitted_on_them(tiny_run):
@@ -73,10 +78,10 @@ def test_report_is_self_contained_with_decodable_images(tiny_run):
     html = (tiny_run / "results" / "tiny" / "report.html").read_text()
     assert not re.search(r"""(src|href)=["']https?://""", html)
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    # UMAP, KM and contingency heatmap per model (7), training curves per autoencoder (5), comparisons (2),
+    # UMAP, KM and contingency heatmap per model (8), training curves per autoencoder (6), comparisons (2),
     # k curves per group (2), contributions of the multi-modal autoencoders to ARI and C-index (2), attributions
-    # per autoencoder (5).
-    assert len(images) == 7 * 3 + 5 + 2 + 2 + 2 + 5
+    # per autoencoder (6).
+    assert len(images) == 8 * 3 + 6 + 2 + 2 + 2 + 6
     for encoded in images:
         pixels = mpimg.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
         assert pixels.shape[0] > 100 and pixels.shape[1] > 100
@@ -106,11 +111,12 @@ def test_held_out_evaluation_tables(tiny_run):
     assert wide["logrank_p_permutation"].between(0, 1, inclusive="right").all()
     assert (wide["logrank_permutations"] >= 200).all()
     assert wide.loc["ae_vae_cox", "c_index_head"].between(0, 1).all()
-    assert wide["c_index_head"].drop(index="ae_vae_cox", level="model").isna().all()
+    assert wide.loc["ae_guided", "c_index_head"].between(0, 1).all()
+    assert wide["c_index_head"].drop(index=["ae_vae_cox", "ae_guided"], level="model").isna().all()
 
     # Leave-one-modality-out: the tiny cohort gives methylation the strongest subtype signal.
     contributions = pd.read_csv(out / "evaluation" / "autoencoders.contributions.tsv", sep="\t")
-    assert set(contributions["model"]) == {"ae_multimodal", "ae_vae_cox"}
+    assert set(contributions["model"]) == {"ae_multimodal", "ae_guided", "ae_vae_cox"}
     ari = contributions[(contributions["model"] == "ae_multimodal") & (contributions["metric"] == "ari")]
     assert set(ari["modality"]) == {"expression", "methylation", "mutation"}
     assert ari.groupby("modality")["drop"].mean().idxmax() == "methylation"
@@ -162,14 +168,15 @@ def test_changing_one_normalization_reruns_only_what_depends_on_it(tiny_run, tmp
     detail = run_snakemake(tiny_run, changed, "--dry-run")
     rerun = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", detail.stdout, re.MULTILINE)}
     assert rerun["normalize_modality"] == 1
-    assert rerun["train_autoencoder"] == 3 * 2  # ae_methylation, ae_multimodal and ae_vae_cox, two seeds each
-    assert rerun["encode_autoencoder"] == 3
+    # ae_methylation, ae_multimodal, ae_guided and ae_vae_cox, two seeds each
+    assert rerun["train_autoencoder"] == 4 * 2
+    assert rerun["encode_autoencoder"] == 4
     assert rerun["fit_baseline"] == 2  # pca_concat and kpca_concat use methylation
     assert "simulate_cohort" not in rerun and "split_samples" not in rerun
     # The exact jobs: ae_expression and ae_mutation are untouched.
     # Models are trained by the jobs whose output is a model.pt (attribute_features reads every model.pt).
     trained = set(re.findall(r"^\s+output: \S*models/(ae_\w+)/seed\d+/model\.pt", detail.stdout, re.MULTILINE))
-    assert trained == {"ae_methylation", "ae_multimodal", "ae_vae_cox"}
+    assert trained == {"ae_methylation", "ae_multimodal", "ae_guided", "ae_vae_cox"}
 
 
 def test_a_variants_operational_training_keys_take_effect_and_retrain_nothing(tmp_path):
