@@ -92,6 +92,9 @@ def configured_columns(config: Mapping) -> list[tuple[str, str]]:
     classification = config.get("heads", {}).get("classification", {})
     if classification.get("weight", 0) > 0:
         named.append(("heads.classification.label", classification.get("label")))
+    guided = config.get("models", {}).get("autoencoders", {}).get("guided", {})
+    if guided.get("enabled", True):
+        named.append(("models.autoencoders.guided.label", guided.get("label")))
     return [(key, column) for key, column in named if column]
 
 

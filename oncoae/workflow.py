@@ -654,6 +654,26 @@ class RunPlan:
     def final_output(self) -> list[str]:
         return [self.layout.summary, self.layout.report, *self.tumor_type_targets]
 
+    def supervision_note(self) -> str | None:
+        """The report's word on which autoencoders saw labels (their heads'), or None when none did."""
+        supervised = []
+        for model in self.autoencoders:
+            heads = self.model_configs[model]["heads"]
+            which = []
+            if heads["classification"]["weight"] > 0:
+                which.append(f"a classification head on {heads['classification']['label']}")
+            if heads["cox"]["weight"] > 0:
+                which.append("a Cox head on survival")
+            if which:
+                supervised.append(f"{model} ({' and '.join(which)})")
+        if not supervised:
+            return None
+        return (
+            "Trained with the labels of training tumors: " + "; ".join(supervised) + ". Their agreement with those "
+            "labels and their C-index are supervised figures (still on held-out tumors); every other model was "
+            "fitted without labels."
+        )
+
     def kernel_pca_note(self) -> str:
         return (
             "Kernel PCA is fitted on at most "

@@ -108,7 +108,7 @@ rule render_report:
         # Unused when no model is attributed (a param of an input function: Snakemake does not compare it).
         attribution_dir=lambda wildcards, input: RUN.attribution_dir if input.attributions else "",
         attribution_method=config["attribution"]["method"],
-        notes=[PLAN.kernel_pca_note()],
+        notes=[note for note in (PLAN.supervision_note(), PLAN.kernel_pca_note()) if note],
     log:
         RUN.log("render_report"),
     benchmark:

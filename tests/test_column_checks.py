@@ -94,6 +94,15 @@ def test_a_missing_column_names_the_key_and_the_closest_column(dotted, value, me
         check_clinical_columns(_with(dotted, value), HEADER, "clinical.tsv")
 
 
+def test_the_guided_autoencoders_own_label_is_checked_unless_it_is_off():
+    config = {**GOOD, "models": {"autoencoders": {"guided": {"label": "Stage"}}}}
+    message = r"^models\.autoencoders\.guided\.label: column 'Stage' not in clinical\.tsv; did you mean 'stage'\?$"
+    with pytest.raises(ConfigError, match=message):
+        check_clinical_columns(config, HEADER, "clinical.tsv")
+    config["models"]["autoencoders"]["guided"]["enabled"] = False
+    check_clinical_columns(config, HEADER, "clinical.tsv")
+
+
 def test_an_unused_classification_label_is_not_checked():
     check_clinical_columns(_with("heads.classification", {"weight": 0.0, "label": "nowhere"}), HEADER, "clinical.tsv")
 

@@ -347,8 +347,10 @@ def workflow_config(cohort: dict) -> dict:
         "seeds": [0],
         "models": {
             "baselines": ["pca"],
+            # The classifier variant is the model with a head here (ae_guided would be a second one).
             "autoencoders": {
-                "variants": {"classifier": {"heads": {"classification": {"label": "cancer_type", "weight": 1.0}}}}
+                "guided": {"enabled": False},
+                "variants": {"classifier": {"heads": {"classification": {"label": "cancer_type", "weight": 1.0}}}},
             },
         },
         "architecture": {"hidden_sizes": [16], "latent_dim": 3},

@@ -127,6 +127,7 @@ def test_the_guided_autoencoder_is_the_multimodal_one_with_heads_on_the_first_la
         ({"clinical": {"labels": []}}, {"cox": 0.05, "classification": 0.0}),
         ({"clinical": {"survival": None}}, {"cox": 0.0, "classification": 1.0}),
         ({"guided": {"cox_weight": 0.0, "classification_weight": 0.5}}, {"cox": 0.0, "classification": 0.5}),
+        ({"guided": {"label": "stage"}}, {"label": "stage", "classification": 1.0}),
     ],
 )
 def test_the_guided_autoencoder_has_the_heads_the_config_can_train(change, heads):
@@ -150,6 +151,17 @@ def test_without_a_head_or_when_disabled_there_is_no_guided_autoencoder(change):
     config["evaluation"]["enrichment_columns"] = []
     plan = _plan(config)
     assert "ae_guided" not in plan.autoencoders and "ae_multimodal" in plan.autoencoders
+
+
+def test_the_report_names_the_autoencoders_that_saw_labels():
+    note = _plan(TINY_CONFIG).supervision_note()
+    assert note.startswith(
+        "Trained with the labels of training tumors: ae_guided (a classification head on subtype and a Cox head on "
+        "survival); ae_vae_cox (a Cox head on survival)."
+    ), note
+    config = copy.deepcopy(TINY_CONFIG)
+    config["models"]["autoencoders"].update(guided={"enabled": False}, variants={})
+    assert _plan(config).supervision_note() is None
 
 
 def test_a_variant_named_guided_beside_the_built_in_one_stops_the_plan():

@@ -101,6 +101,7 @@ def test_report_is_self_contained_with_decodable_images(tiny_run):
         "Provenance",
     ]
     assert "ae_multimodal" in html and "sha256" in html
+    assert "Trained with the labels of training tumors: ae_guided (a classification head on subtype" in html
 
 
 def test_held_out_evaluation_tables(tiny_run):
