@@ -476,7 +476,9 @@ def evaluate_case(case: dict) -> dict:
         unsupervised=unsupervised,
         vs_baselines=tally(stats, headline, baseline_models(models)),
         vs_modalities=tally(stats, headline, per_modality_autoencoders(models, case["modalities"])),
-        unsupervised_vs_baselines=tally(stats, unsupervised, baseline_models(models)) if unsupervised != headline else [],
+        unsupervised_vs_baselines=tally(stats, unsupervised, baseline_models(models))
+        if unsupervised != headline
+        else [],
         validation=validation_choice(stats),
     )
     return case

@@ -102,7 +102,9 @@ class BaselineExtractor:
         self.means_ = block_means(train)
         matrix = concatenate_with_imputation(train, self.means_)
         if self.family == "kpca" and matrix.shape[0] > self.settings.max_train_samples:
-            rows = np.random.default_rng(self.seed).choice(matrix.shape[0], self.settings.max_train_samples, replace=False)
+            rows = np.random.default_rng(self.seed).choice(
+                matrix.shape[0], self.settings.max_train_samples, replace=False
+            )
             log.info("kernel PCA fitted on a subsample of %d of %d training tumors", len(rows), matrix.shape[0])
             matrix = matrix[np.sort(rows)]
         candidates = self.settings.candidates(*matrix.shape)

@@ -209,9 +209,7 @@ def check_configured_columns(
     check_clinical_columns(config, columns, where)
     for name, settings in model_configs.items():
         if plans[name].variant is not None:
-            check_clinical_columns(
-                settings, columns, where, prefix=f"{plans[name].settings_key}: "
-            )
+            check_clinical_columns(settings, columns, where, prefix=f"{plans[name].settings_key}: ")
 
 
 def tumor_type_plan(

@@ -55,7 +55,12 @@ def _tuning_config(dataset: str, search: dict) -> dict:
     config["dataset"] = dataset
     config["seeds"] = [0]
     config["models"] = {
-        "autoencoders": {"per_modality": False, "multimodal": True, "guided": {"enabled": False}, "variants": {"untuned": {}}},
+        "autoencoders": {
+            "per_modality": False,
+            "multimodal": True,
+            "guided": {"enabled": False},
+            "variants": {"untuned": {}},
+        },
         "baselines": [],
     }
     config["training"]["max_epochs"] = 30

@@ -115,7 +115,9 @@ def problem_for(adatas: Mapping[str, ad.AnnData], settings: AutoencoderSettings)
         class_names = sorted({str(v) for v in train_clinical[label].dropna()})
         if len(class_names) < 2:
             raise TrainingDataError(
-                f"classification head: column {label!r} has {len(class_names)} class(es) in training"
+                f"classification head: column {label!r} has {len(class_names)} class(es) in training; give the "
+                "head another label or weight 0 (ae_guided: models.autoencoders.guided.label or "
+                "classification_weight)"
             )
     train.targets = head_targets(train_clinical, survival_columns, label, class_names)
     val.targets = head_targets(clinical_of(adatas, val_samples), survival_columns, label, class_names)
