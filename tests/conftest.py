@@ -74,6 +74,12 @@ TINY_CONFIG = {
 }
 
 
+# What TINY_CONFIG builds, in the plan's order: every autoencoder (ae_guided from its label and survival), then the
+# baselines.
+TINY_AUTOENCODERS = ["ae_expression", "ae_methylation", "ae_mutation", "ae_multimodal", "ae_guided", "ae_vae_cox"]
+TINY_BASELINES = ["pca_concat", "kpca_concat"]
+
+
 def write_config(folder: Path, config: dict) -> Path:
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

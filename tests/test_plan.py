@@ -16,7 +16,7 @@ from oncoae.config_check import config_error_message
 from oncoae.settings import OPERATIONAL_TRAINING_KEYS, schema
 from oncoae.workflow import RunPlan, plan_run
 
-from .conftest import REPO, TINY_CONFIG
+from .conftest import REPO, TINY_AUTOENCODERS, TINY_BASELINES, TINY_CONFIG
 
 SCHEMA_PATH = str(REPO / "config" / "schema.yaml")
 
@@ -60,15 +60,8 @@ print(json.dumps(heavy))
 
 def test_the_tiny_config_plans_its_models_seeds_and_paths():
     plan = _plan(TINY_CONFIG)
-    assert plan.autoencoders == [
-        "ae_expression",
-        "ae_methylation",
-        "ae_mutation",
-        "ae_multimodal",
-        "ae_guided",
-        "ae_vae_cox",
-    ]
-    assert plan.baselines == ["pca_concat", "kpca_concat"]
+    assert plan.autoencoders == TINY_AUTOENCODERS
+    assert plan.baselines == TINY_BASELINES
     assert plan.seeds == [0, 1] and plan.groups_in_use == ["autoencoders", "baselines"]
     assert plan.latent("ae_multimodal", 1) == "results/tiny/latent/ae_multimodal/seed1.h5ad"
     assert plan.latent("pca_concat", 1) == "results/tiny/latent/pca_concat/baseline.h5ad"

@@ -17,7 +17,7 @@ import yaml
 from oncoae.data.normalize import ModalityNormalizer, apply_transform
 from oncoae.layout import RunLayout
 
-from .conftest import REPO, SNAKEMAKE, TINY_CONFIG, run_snakemake, write_config
+from .conftest import REPO, SNAKEMAKE, TINY_AUTOENCODERS, TINY_BASELINES, TINY_CONFIG, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -26,16 +26,7 @@ def test_outputs_exist_and_summary_is_tidy(tiny_run):
     out = tiny_run / "results" / "tiny"
     summary = pd.read_csv(out / "evaluation" / "summary.tsv", sep="\t")
     assert summary.columns.tolist() == ["model", "seed", "metric", "label", "value"]
-    expected_models = {
-        "ae_expression",
-        "ae_methylation",
-        "ae_mutation",
-        "ae_multimodal",
-        "ae_guided",
-        "ae_vae_cox",
-        "pca_concat",
-        "kpca_concat",
-    }
+    expected_models = {*TINY_AUTOENCODERS, *TINY_BASELINES}
     assert set(summary["model"]) == expected_models
     assert set(summary["seed"]) == {0, 1}
     for metric in ("ari", "nmi", "silhouette", "logrank_p", "c_index"):
